@@ -1,0 +1,212 @@
+"""The HTTP session: requests-cache for answers, urllib3.Retry for transient failures.
+
+One `requests.Session` (a `requests_cache.CachedSession`) serves the whole process. Only
+successful GETs are cached. A cache that cannot be opened (a corrupt SQLite file, a folder that
+cannot be written) is set aside and rebuilt, or replaced by an in-memory cache, and the reason is
+kept in `CacheStatus.note` so the UI can say so; it never stops the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+import requests_cache
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from . import __version__
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    f"trials-helper/{__version__} (metastatic breast cancer trial discussion helper; "
+    "python-requests)"
+)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+CACHE_NAME = "http_cache"
+
+
+class BoundedRetry(Retry):
+    """urllib3.Retry that honours Retry-After only up to `max_wait` seconds.
+
+    A registry that asks us to come back in an hour should produce a clear message now, not a
+    frozen screen, so a Retry-After longer than the bound ends the retries at once. With at most
+    `total` retries of at most `max_wait` each, the whole wait is bounded.
+    """
+
+    def __init__(self, *args, max_wait: float = 30.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_wait = max_wait
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.max_wait = self.max_wait
+        return retry
+
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ):
+        if response is not None:
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None and retry_after > self.max_wait:
+                raise MaxRetryError(_pool, url, reason=None)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def make_retry(settings: Settings) -> BoundedRetry:
+    return BoundedRetry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        backoff_factor=settings.backoff,
+        backoff_max=settings.max_retry_wait,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand back the last error response so we can explain it
+        max_wait=settings.max_retry_wait,
+    )
+
+
+@dataclass
+class CacheStatus:
+    """What kind of cache is in use, and anything the user should know about it."""
+
+    backend: str
+    location: str
+    note: str = ""
+
+
+def _sqlite_file(settings: Settings) -> Path:
+    return settings.cache_path / f"{CACHE_NAME}.sqlite"
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename a broken cache file out of the way (keeping it for inspection)."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        path.rename(target)
+    except OSError:
+        try:
+            path.unlink()
+        except OSError:
+            return None
+        return path
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            with contextlib.suppress(OSError):
+                side.unlink()
+    return target
+
+
+def _backend(settings: Settings):
+    """Build the requests-cache backend named by the settings."""
+    name = settings.cache_backend
+    if name == "memory":
+        return requests_cache.backends.BaseCache(), CacheStatus("memory", "this process only")
+    if name == "filesystem":
+        folder = settings.cache_path / CACHE_NAME
+        return (requests_cache.FileCache(folder), CacheStatus("filesystem", str(folder)))
+    if name.startswith(("redis://", "rediss://", "unix://")):
+        import redis  # optional dependency: pip install "trials-helper[redis]"
+
+        connection = redis.Redis.from_url(name)
+        return (
+            requests_cache.RedisCache(CACHE_NAME, connection=connection),
+            CacheStatus("redis", _redact(name)),
+        )
+    path = _sqlite_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backend = requests_cache.SQLiteCache(path, wal=True, timeout=30)
+    return backend, CacheStatus("sqlite", str(path))
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a redis URL before showing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _probe(backend) -> None:
+    """Touch the store once so a corrupt file shows itself now, not mid-search."""
+    len(backend.responses)
+
+
+def build_cache(settings: Settings):
+    """Open the configured cache; repair or replace it when it is broken."""
+    try:
+        backend, status = _backend(settings)
+        _probe(backend)
+        return backend, status
+    except (sqlite3.DatabaseError, OSError) as exc:
+        if settings.cache_backend == "sqlite":
+            moved = _set_aside(_sqlite_file(settings))
+            try:
+                backend, status = _backend(settings)
+                _probe(backend)
+                status.note = (
+                    f"The cache file could not be read ({exc}); it was set aside"
+                    + (f" as {moved.name}" if moved else "")
+                    + " and a new one was started."
+                )
+                log.warning(status.note)
+                return backend, status
+            except (sqlite3.DatabaseError, OSError) as exc2:
+                exc = exc2
+        note = (
+            f"The cache at {settings.cache_path} cannot be used ({exc}); answers are kept "
+            "in memory for this session only."
+        )
+        log.warning(note)
+        return requests_cache.backends.BaseCache(), CacheStatus("memory", "this process only", note)
+    except Exception as exc:  # e.g. redis not reachable or not installed
+        note = (
+            f"The {settings.cache_backend.split(':')[0]} cache cannot be used ({exc}); "
+            "answers are kept in memory for this session only."
+        )
+        log.warning(note)
+        return requests_cache.backends.BaseCache(), CacheStatus("memory", "this process only", note)
+
+
+def make_session(settings: Settings) -> tuple[requests_cache.CachedSession, CacheStatus]:
+    """The one HTTP session: cache, retries, User-Agent. Makes no request."""
+    backend, status = build_cache(settings)
+    session = requests_cache.CachedSession(
+        backend=backend,
+        expire_after=timedelta(hours=settings.cache_expire_hours),
+        allowable_codes=(200,),
+        allowable_methods=("GET",),
+        stale_if_error=True,
+    )
+    adapter = HTTPAdapter(max_retries=make_retry(settings))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    return session, status
+
+
+def cached_answer(session: requests_cache.CachedSession, request: requests.PreparedRequest):
+    """The stored answer for exactly this request, however old, or None."""
+    try:
+        return session.cache.get_response(session.cache.create_key(request))
+    except (sqlite3.DatabaseError, OSError, ValueError, TypeError) as exc:
+        log.warning("cache lookup failed: %s", exc)
+        return None
+
+
+def clear_cache(session: requests_cache.CachedSession) -> None:
+    session.cache.clear()

@@ -1,0 +1,360 @@
+"""Search ClinicalTrials.gov API v2 for metastatic breast cancer studies.
+
+`RegistryClient.pages()` is a generator over `nextPageToken`; `fetch()` walks it to the end and
+says where the data came from. The client never silently caps: with `max_studies` the result says
+how many exist and how many were fetched. When the registry cannot be reached, the last cached
+answer is served with its date; with no cache a `RegistryError` says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from .cache import CacheStatus, cached_answer, clear_cache, make_session
+from .config import Settings, load_settings
+from .errors import RegistryDataError, RegistryError, RegistryHTTPError, RegistryUnreachable
+
+log = logging.getLogger(__name__)
+
+RECRUITING = "RECRUITING"
+NOT_YET_RECRUITING = "NOT_YET_RECRUITING"
+
+# The condition and the words that make a breast cancer study one about advanced disease. The
+# registry's search expands synonyms; the facet reader later checks each study really admits
+# metastatic disease, so this errs on the side of finding too much rather than too little.
+DEFAULT_CONDITION = "breast cancer"
+METASTATIC_TERMS = '(metastatic OR advanced OR "stage IV" OR unresectable OR recurrent)'
+
+# Only the modules the app reads: results, outcomes and references are most of a record's size.
+FIELDS: tuple[str, ...] = (
+    "protocolSection.identificationModule",
+    "protocolSection.statusModule",
+    "protocolSection.sponsorCollaboratorsModule",
+    "protocolSection.descriptionModule.briefSummary",
+    "protocolSection.conditionsModule",
+    "protocolSection.designModule",
+    "protocolSection.armsInterventionsModule",
+    "protocolSection.eligibilityModule",
+    "protocolSection.contactsLocationsModule",
+)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What to ask the registry for; `params()` is exactly what is sent (minus the page token)."""
+
+    condition: str = DEFAULT_CONDITION
+    terms: str = METASTATIC_TERMS
+    extra_terms: str = ""
+    statuses: tuple[str, ...] = (RECRUITING,)
+    geo: str | None = None  # e.g. "distance(42.35,-71.06,100mi)"
+    advanced: str | None = None  # Essie filter.advanced, e.g. "AREA[Phase]PHASE3"
+    fields: tuple[str, ...] = FIELDS
+
+    @classmethod
+    def recruiting(cls, *, include_not_yet: bool = False, **kwargs: Any) -> SearchQuery:
+        statuses = (RECRUITING, NOT_YET_RECRUITING) if include_not_yet else (RECRUITING,)
+        return cls(statuses=statuses, **kwargs)
+
+    def params(self, page_size: int) -> dict[str, str]:
+        term = " AND ".join(t for t in (self.terms, self.extra_terms.strip()) if t)
+        params = {
+            "format": "json",
+            "query.cond": self.condition,
+            "filter.overallStatus": ",".join(self.statuses),
+            "countTotal": "true",
+            "pageSize": str(page_size),
+        }
+        if term:
+            params["query.term"] = term
+        if self.geo:
+            params["filter.geo"] = self.geo
+        if self.advanced:
+            params["filter.advanced"] = self.advanced
+        if self.fields:
+            params["fields"] = ",".join(self.fields)
+        return params
+
+
+@dataclass
+class Page:
+    studies: list[dict[str, Any]]
+    next_token: str | None
+    total_count: int | None
+    from_cache: bool
+    retrieved_at: datetime
+    stale: bool  # served from the cache because the registry failed
+
+
+@dataclass
+class FetchResult:
+    """Studies plus everything a user needs to trust them: count, completeness, source, date."""
+
+    studies: list[dict[str, Any]]
+    total_count: int | None
+    complete: bool
+    source: str  # "registry", "cache", "stale cache", "snapshot"
+    retrieved_at: datetime
+    url: str
+    params: dict[str, str]
+    pages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fetched(self) -> int:
+        return len(self.studies)
+
+    @property
+    def from_cache(self) -> bool:
+        return self.source in ("cache", "stale cache")
+
+    @property
+    def stale(self) -> bool:
+        return self.source == "stale cache"
+
+    def data_date(self) -> str:
+        return self.retrieved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def source_line(self) -> str:
+        """The sentence the CLI prints and the app shows under the results."""
+        total = "an unknown number of" if self.total_count is None else f"{self.total_count}"
+        base = f"The registry reports {total} studies; {self.fetched} fetched"
+        if not self.complete:
+            base += " (not all: a maximum was set)"
+        if self.source == "registry":
+            return f"{base}, live from the registry at {self.data_date()}."
+        if self.source == "snapshot":
+            return f"{base}, from a snapshot; results as of {self.data_date()}."
+        if self.source == "stale cache":
+            return (
+                f"{base}, from the cache because the registry could not be reached; "
+                f"results as of {self.data_date()}."
+            )
+        return f"{base}, from the cache; results as of {self.data_date()}."
+
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+class RegistryClient:
+    """The one way the package talks to ClinicalTrials.gov. Creating it makes no request."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._session = None
+        self._cache_status: CacheStatus | None = None
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session, self._cache_status = make_session(self.settings)
+        return self._session
+
+    @property
+    def cache_status(self) -> CacheStatus:
+        self.session  # noqa: B018 - opening the session fills the status
+        assert self._cache_status is not None
+        return self._cache_status
+
+    @property
+    def studies_url(self) -> str:
+        return f"{self.settings.api_url}/studies"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def clear_cache(self) -> None:
+        clear_cache(self.session)
+
+    # -- one page -------------------------------------------------------------------------
+    def _get(self, params: Mapping[str, str], *, refresh: bool, cache_only: bool) -> Page:
+        session = self.session
+        request = session.prepare_request(
+            requests.Request("GET", self.studies_url, params=dict(params))
+        )
+        if cache_only:
+            cached = cached_answer(session, request)
+            if cached is None:
+                raise RegistryUnreachable(
+                    f"No cached answer for {request.url}.", url=request.url or ""
+                )
+            return self._page(cached, request.url or "", stale=True)
+        try:
+            response = session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+        except requests.RequestException as exc:
+            cached = cached_answer(session, request)
+            if cached is not None:
+                log.warning("registry unreachable (%s); using cached answer", exc)
+                return self._page(cached, request.url or "", stale=True)
+            raise RegistryUnreachable(
+                self._unreachable_message(exc), url=request.url or ""
+            ) from exc
+        if response.status_code != 200:
+            cached = cached_answer(session, request)
+            if cached is not None and not getattr(response, "from_cache", False):
+                log.warning("registry answered %s; using cached answer", response.status_code)
+                return self._page(cached, request.url or "", stale=True)
+            raise RegistryHTTPError(
+                self._http_message(response), url=request.url or "", status=response.status_code
+            )
+        stale = bool(
+            getattr(response, "from_cache", False) and getattr(response, "is_expired", False)
+        )
+        return self._page(response, request.url or "", stale=stale)
+
+    def _page(self, response, url: str, *, stale: bool) -> Page:
+        try:
+            data = json.loads(response.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RegistryDataError(
+                f"The registry's answer from {url} was not valid JSON ({exc}). This is usually "
+                "a passing fault: try again in a few minutes.",
+                url=url,
+            ) from exc
+        if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
+            raise RegistryDataError(
+                f"The registry's answer from {url} has no list of studies. Check "
+                "TRIALS_HELPER_API_URL points at the API v2 (ending in /api/v2).",
+                url=url,
+            )
+        from_cache = bool(getattr(response, "from_cache", False))
+        created = getattr(response, "created_at", None) if from_cache else None
+        retrieved = created or datetime.now(UTC)
+        if retrieved.tzinfo is None:
+            retrieved = retrieved.replace(tzinfo=UTC)
+        total = data.get("totalCount")
+        token = data.get("nextPageToken")
+        return Page(
+            studies=[s for s in data.get("studies") or [] if isinstance(s, dict)],
+            next_token=token if isinstance(token, str) and token else None,
+            total_count=total if isinstance(total, int) else None,
+            from_cache=from_cache or stale,
+            retrieved_at=retrieved,
+            stale=stale,
+        )
+
+    def _unreachable_message(self, exc: Exception) -> str:
+        kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+        return (
+            f"ClinicalTrials.gov {kind} at {self.settings.api_url} "
+            f"({type(exc).__name__}) and nothing is cached for this search yet. Check the "
+            "internet connection and try again, or use a saved snapshot "
+            "(trials-helper fetch / TRIALS_HELPER_SNAPSHOT)."
+        )
+
+    def _http_message(self, response) -> str:
+        status = response.status_code
+        detail = (response.text or "").strip().splitlines()[0:1]
+        detail_text = f": {detail[0][:200]}" if detail else ""
+        if status == 429:
+            wait = response.headers.get("Retry-After")
+            when = f" in {wait} seconds" if wait else " in a few minutes"
+            return (
+                f"ClinicalTrials.gov is limiting requests (HTTP 429){detail_text}. Try again{when}."
+            )
+        if status >= 500:
+            return (
+                f"ClinicalTrials.gov had a server error (HTTP {status}) after "
+                f"{self.settings.retries} retries{detail_text}. Try again later."
+            )
+        return (
+            f"ClinicalTrials.gov rejected the search (HTTP {status}){detail_text}. "
+            "Check the search options (and TRIALS_HELPER_API_URL)."
+        )
+
+    # -- all pages --------------------------------------------------------------------------
+    def pages(
+        self, query: SearchQuery, *, refresh: bool = False, cache_only: bool = False
+    ) -> Iterator[Page]:
+        """Yield every page of the search, following nextPageToken until the registry stops."""
+        params = query.params(self.settings.page_size)
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page_params = dict(params)
+            if token:
+                page_params["pageToken"] = token
+            page = self._get(page_params, refresh=refresh, cache_only=cache_only)
+            yield page
+            token = page.next_token
+            if not token:
+                return
+            if token in seen:
+                raise RegistryDataError(
+                    "The registry sent the same page token twice; stopping so the search does "
+                    "not loop forever. Try again later.",
+                    url=self.studies_url,
+                )
+            seen.add(token)
+
+    def fetch(
+        self,
+        query: SearchQuery | None = None,
+        *,
+        max_studies: int | None = None,
+        refresh: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> FetchResult:
+        """Every study of the search (or the first `max_studies`), with where and when from."""
+        query = query or SearchQuery()
+        try:
+            return self._walk(query, max_studies, refresh, False, progress)
+        except (RegistryUnreachable, RegistryHTTPError) as first:
+            # A page failed with no cached copy of that exact page: the cached chain may still
+            # be complete (fresh page 1 can carry a token the cache never saw).
+            try:
+                result = self._walk(query, max_studies, False, True, progress)
+            except RegistryError:
+                raise first from None
+            result.source = "stale cache"
+            return result
+
+    def _walk(self, query, max_studies, refresh, cache_only, progress) -> FetchResult:
+        studies: list[dict[str, Any]] = []
+        total: int | None = None
+        sources: set[str] = set()
+        oldest: datetime | None = None
+        complete = True
+        pages = 0
+        for page in self.pages(query, refresh=refresh, cache_only=cache_only):
+            pages += 1
+            if total is None:
+                total = page.total_count
+            studies.extend(page.studies)
+            sources.add("stale cache" if page.stale else "cache" if page.from_cache else "registry")
+            if oldest is None or page.retrieved_at < oldest:
+                oldest = page.retrieved_at
+            if progress:
+                progress(len(studies), total)
+            if max_studies is not None and len(studies) >= max_studies:
+                complete = page.next_token is None and len(studies) == max_studies
+                studies = studies[:max_studies]
+                break
+        if total is not None and complete and len(studies) < total:
+            log.warning("registry reported %s studies but sent %s", total, len(studies))
+        source = (
+            "stale cache"
+            if "stale cache" in sources
+            else "cache"
+            if "cache" in sources
+            else "registry"
+        )
+        return FetchResult(
+            studies=studies,
+            total_count=total,
+            complete=complete,
+            source=source,
+            retrieved_at=oldest or datetime.now(UTC),
+            url=self.studies_url,
+            params=query.params(self.settings.page_size),
+            pages=pages,
+        )
