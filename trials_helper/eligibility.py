@@ -1,0 +1,115 @@
+"""Split registry eligibility text into single criteria, each knowing its side.
+
+Registry text comes in many shapes: "Inclusion Criteria:" / "KEY EXCLUSION CRITERIA" /
+"DISEASE CHARACTERISTICS:" headings, `*`, `-`, `•`, numbered or lettered bullets, nested
+sub-points under a stem ending in ":", and lines wrapped mid-sentence. The facet rules need each
+criterion as one piece of text with its side (inclusion / exclusion), so a mention of
+"HER2-positive" means the opposite under exclusion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+INCLUSION, EXCLUSION, UNKNOWN_SIDE = "inclusion", "exclusion", "unknown"
+
+_HEADING = re.compile(
+    r"^\W*(?:(?:key|main|major|general|additional|other|specific|cohort\s*\w*|part\s*\w*|"
+    r"arm\s*\w*|phase\s*\w+|all\s+patients?|patients?|subject|participant)s?\s*[-:,]?\s*)*"
+    r"(?P<side>inclusion|exclusion|eligibility|ineligibility)s?(?:\s+(?:criteria|criterion))?"
+    r"\b[^.;]{0,80}?:?\s*$",
+    re.I,
+)
+_OLD_STYLE = re.compile(
+    r"^\W*(disease characteristics|patient characteristics|prior concurrent therapy|"
+    r"biomarker characteristics)\s*:?\s*$",
+    re.I,
+)
+_EXCLUSION_LEAD = re.compile(
+    r"^\W*(patients?|participants?|subjects?|women|individuals?)?\s*(will|shall)?\s*"
+    r"(be|are)?\s*(excluded|ineligible|not (be )?eligible)\b.{0,60}:\s*$",
+    re.I,
+)
+_BULLET = re.compile(
+    r"^(\s*)(?:[*\-•·▪◦●○–—]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)]|"
+    r"\(?[ivxIVX]{1,4}[.)])\s+"
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    side: str  # "inclusion" | "exclusion" | "unknown"
+    text: str
+    heading: str = ""
+
+
+def _heading_side(line: str) -> str | None:
+    text = line.strip().strip("*_#").strip()
+    if not text or len(text) > 120:
+        return None
+    m = _HEADING.match(text)
+    if m and (text.rstrip().endswith(":") or "criteri" in text.lower() or len(text) < 40):
+        side = m.group("side").lower()
+        return EXCLUSION if side in ("exclusion", "ineligibility") else INCLUSION
+    if _OLD_STYLE.match(text):
+        return INCLUSION
+    if _EXCLUSION_LEAD.match(text):
+        return EXCLUSION
+    return None
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\\>", ">").replace("\\<", "<").replace("\\*", "*").replace("\\_", "_")
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(text: str) -> tuple[Criterion, ...]:
+    side = UNKNOWN_SIDE
+    heading = ""
+    out: list[tuple[str, str, str]] = []  # side, text, heading
+    stem: tuple[int, str] | None = None  # indent, stem text ending with ":"
+    current: list[str] | None = None
+
+    def flush() -> None:
+        nonlocal current
+        if current:
+            joined = _clean(" ".join(current))
+            if joined:
+                out.append((side, joined, heading))
+        current = None
+
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not raw.strip():
+            flush()
+            continue
+        new_side = _heading_side(raw)
+        if new_side is not None:
+            flush()
+            side, heading, stem = new_side, raw.strip(), None
+            continue
+        bullet = _BULLET.match(raw)
+        indent = len(raw) - len(raw.lstrip(" \t"))
+        body = raw[bullet.end() :] if bullet else raw.strip()
+        if bullet or current is None:
+            flush()
+            if stem is not None and indent > stem[0]:
+                current = [stem[1], body.strip()]
+            else:
+                stem = None
+                current = [body.strip()]
+            if body.rstrip().endswith(":") and len(body) < 300:
+                stem = (indent, body.strip())
+        else:
+            current.append(body.strip())
+    flush()
+    return tuple(Criterion(s, t, h) for s, t, h in out)
+
+
+def split_criteria(text: str | None) -> list[Criterion]:
+    """Criteria in order; text before any heading has side "unknown" (read as inclusion)."""
+    if not text:
+        return []
+    return list(_split_cached(text))

@@ -1,0 +1,1167 @@
+"""Read one trial into the facets of ../shared/spec/trial-facets.md, each with its evidence.
+
+Each rule looks at criteria with their side (inclusion / exclusion): "HER2-positive" under
+exclusion means HER2-negative is required; "no prior CDK4/6 inhibitor" excludes; a washout
+("not within 3 weeks") excludes nothing; cohorts that disagree give "any". Every value carries the
+criterion (or intervention) that decided it, or "" when the text says nothing, so the UI and the
+CSV can show why. Patterns are compiled once; classifying 1,000 studies takes well under a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, TextIO
+
+from .eligibility import EXCLUSION, INCLUSION, Criterion, split_criteria
+from .studies import Trial, parse_study
+
+SPEC_COLUMNS: tuple[str, ...] = (
+    "nct_id",
+    "admits_metastatic",
+    "hr",
+    "her2",
+    "brca",
+    "pdl1",
+    "biomarkers",
+    "prior_cdk46",
+    "prior_endocrine",
+    "prior_chemo",
+    "brain_mets",
+    "menopause",
+    "categories",
+)
+FACET_NAMES = SPEC_COLUMNS[1:]
+CATEGORY_ORDER = (
+    "adc",
+    "pi3k_akt_mtor",
+    "parp",
+    "other_targeted",
+    "immunotherapy",
+    "her2_directed",
+    "cdk46",
+    "endocrine",
+    "chemotherapy",
+    "radiation",
+    "bone_modifying",
+    "surgery",
+    "supportive",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One facet value with the plain reason and the trial text that decided it."""
+
+    name: str
+    value: str | tuple[str, ...]
+    reason: str
+    evidence: str = ""
+    side: str = ""  # inclusion | exclusion | intervention | title | ""
+
+    @property
+    def text(self) -> str:
+        """The value as the spec's CSV writes it (lists joined by ';')."""
+        return ";".join(self.value) if isinstance(self.value, tuple) else self.value
+
+
+@dataclass(frozen=True)
+class TrialFacets:
+    nct_id: str
+    admits_metastatic: Facet
+    hr: Facet
+    her2: Facet
+    brca: Facet
+    pdl1: Facet
+    biomarkers: Facet
+    prior_cdk46: Facet
+    prior_endocrine: Facet
+    prior_chemo: Facet
+    brain_mets: Facet
+    menopause: Facet
+    categories: Facet
+    intervention_categories: tuple[tuple[str, str, str], ...] = field(default=())
+
+    def facets(self) -> list[Facet]:
+        return [getattr(self, name) for name in FACET_NAMES]
+
+    def row(self) -> dict[str, str]:
+        """Spec columns in spec order, then `<column>_evidence` columns."""
+        row = {"nct_id": self.nct_id}
+        row.update({f.name: f.text for f in self.facets()})
+        row.update({f"{f.name}_evidence": " ".join(f.evidence.split()) for f in self.facets()})
+        return row
+
+
+# ------------------------------------------------------------------------------------------
+# Text helpers
+
+_DASHES = str.maketrans(
+    {
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "≥": ">=",
+        "≤": "<=",
+        "⁺": "+",
+        "’": "'",
+        "\u00a0": " ",
+    }
+)
+
+
+def norm(text: str) -> str:
+    return " ".join(text.translate(_DASHES).replace("\\", "").split())
+
+
+def rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+_NEG_BEFORE = rx(
+    r"\b(no|not|without|absence of|free of|never|none|negative for|non)\b[^.;:]{0,40}$"
+)
+
+
+def negated(text: str, start: int) -> bool:
+    """Is the match at `start` negated by a nearby word before it in the same clause?"""
+    return bool(_NEG_BEFORE.search(text[max(0, start - 60) : start]))
+
+
+@dataclass(frozen=True)
+class _Text:
+    trial: Trial
+    criteria: tuple[Criterion, ...]
+    inclusion: tuple[str, ...]
+    exclusion: tuple[str, ...]
+    title: str  # titles + conditions + keywords
+
+    def first(self, texts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
+        for t in texts:
+            if pattern.search(t):
+                return t
+        return None
+
+
+def _prepare(trial: Trial) -> _Text:
+    criteria = tuple(split_criteria(trial.eligibility_criteria))
+    inc = tuple(norm(c.text) for c in criteria if c.side != EXCLUSION)
+    exc = tuple(norm(c.text) for c in criteria if c.side == EXCLUSION)
+    title = norm(
+        " | ".join([trial.brief_title, trial.official_title, *trial.conditions, *trial.keywords])
+    )
+    return _Text(trial, criteria, inc, exc, title)
+
+
+def _f(name: str, value: Any, reason: str, evidence: str = "", side: str = "") -> Facet:
+    return Facet(name, value, reason, evidence, side)
+
+
+# ------------------------------------------------------------------------------------------
+# admits_metastatic
+
+_BREAST = rx(
+    r"breast[\s-]*(cancer|carcinoma|neoplasm|tumou?r|malignan|adenocarcinoma|lesion)|"
+    r"mammary|\bMBC\b|\bTNBC\b|\bHR\+|\bER\+|\bBC\b"
+)
+_META = rx(
+    r"metastatic|metastases|advanced (breast|cancer|disease|solid|carcinoma|or)|"
+    r"locally advanced|unresectable|inoperable|stage\s*(iv|4)\b|\bM1\b|\bMBC\b|"
+    r"\baBC\b|recurrent (breast|disease|or)|relapsed|not amenable to curative|any stage|"
+    r"solid tumou?rs?"
+)
+_META_EXC = rx(
+    r"^[^.;]{0,45}?(distant\s+(metasta|disease|relapse|recurrence)|metastatic "
+    r"(disease|breast)|stage\s*(iv|4)\b|\bM1\b|evidence of (distant )?metasta|"
+    r"recurrent or metastatic|metastatic or recurrent)"
+)
+_META_QUALIFIER = rx(
+    r"brain|cns|central nervous|leptomening|spinal|visceral|symptomatic|"
+    r"uncontrolled|lymphangit|crisis|liver|hepatic|bone|active|untreated|"
+    r"meningeal|intracranial|skin"
+)
+_EARLY = rx(
+    r"\bearly[\s-]*(stage|breast)|\boperable\b|\bstage\s*(i|ii|iii|1|2|3)[abc]?\b|"
+    r"adjuvant|neoadjuvant|post-?neoadjuvant|curative[\s-]*intent|no (clinical )?evidence of "
+    r"disease|complete remission|survivors?|primary (breast )?(cancer )?surgery|ductal "
+    r"carcinoma in situ|\bDCIS\b|resectable"
+)
+
+
+def _admits_metastatic(t: _Text) -> Facet:
+    name = "admits_metastatic"
+    everything = " ".join((t.title, *t.inclusion, *t.exclusion, t.trial.brief_summary))
+    if not _BREAST.search(everything):
+        return _f(
+            name,
+            "no",
+            "Neither the title, conditions nor criteria mention breast cancer.",
+            t.title,
+            "title",
+        )
+    for text in t.exclusion:
+        m = _META_EXC.search(text)
+        if (
+            m
+            and not _META_QUALIFIER.search(m.group(0))
+            and not re.search(
+                r"therap|treatment|chemo|line|regimen|proof|biops|setting", m.group(0), re.I
+            )
+        ):
+            return _f(
+                name, "no", "The exclusion criteria rule out metastatic disease.", text, EXCLUSION
+            )
+    positive = None
+    for text in (t.title, *t.inclusion):
+        for m in _META.finditer(text):
+            if not negated(text, m.start()):
+                positive = text
+                break
+        if positive:
+            break
+    if positive:
+        early_only = t.first((t.title,), _EARLY) and not _META.search(t.title)
+        neg_meta = t.first(
+            t.inclusion,
+            rx(
+                r"\b(no|without|not have)\s+(clinical |radiologic\w* |"
+                r"known |any )?(evidence of )?(distant )?(metasta|"
+                r"stage\s*iv)(?![^.;]{0,20}(liver|brain|bone|if))"
+            ),
+        )
+        if neg_meta or (early_only and not t.first(t.inclusion, rx(r"metasta|stage\s*(iv|4)"))):
+            return _f(
+                name,
+                "no",
+                "The criteria describe early-stage disease only.",
+                neg_meta or t.title,
+                INCLUSION if neg_meta else "title",
+            )
+        return _f(
+            name,
+            "yes",
+            "The criteria or title admit metastatic or advanced disease.",
+            positive,
+            "title" if positive == t.title else INCLUSION,
+        )
+    early = t.first((t.title, *t.inclusion, t.trial.brief_summary), _EARLY)
+    if early:
+        return _f(
+            name,
+            "no",
+            "The study is for early-stage or treated disease, not metastatic cancer.",
+            early,
+            INCLUSION if early != t.title else "title",
+        )
+    return _f(
+        name,
+        "yes",
+        "Breast cancer of any stage; nothing limits it to early disease.",
+        t.title,
+        "title",
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# hr / her2
+
+_TN = rx(
+    r"triple[\s-]*negative|\bTNBC\b|\bTN\s*breast|ER[\s-]*(?:/\s*PR|and PR)?[\s-]*negative and "
+    r"HER2[\s-]*negative|ER-?,?\s*PR-?,?\s*(?:and\s*)?HER2-(?![a-z])"
+)
+_HR_POS = rx(
+    r"\bHR\s*\+|\bHR[\s-]*positive|hormone[\s-]*receptor[\s-]*\(?HR\)?[\s-]*positive|"
+    r"hormone[\s-]*receptor[\s-]*positive|hormone positive|hormone[\s-]*sensitive|"
+    r"\bER\s*\+|\bER[\s-]*positive|\bER\s*(?:and|or|and/or|/)\s*(?:PR|PgR)[\s-]*positive|"
+    r"estrogen[\s-]*receptor[\s-]*(?:\(ER\)[\s-]*)?positive|ER\s*>\s*=?\s*10\s*%|"
+    r"ER expression (?:is )?>\s*=?\s*\d|\bluminal\b|endocrine[\s-]*(?:sensitive|responsive)|"
+    r"(?:ER|PR|PgR)\+\s*(?:and/or|or|/)\s*(?:ER|PR|PgR)\+"
+)
+_HR_NEG = rx(
+    r"\bHR[\s-]*negative|hormone[\s-]*receptor[\s-]*negative|\bER[\s-]*negative|"
+    r"ER\s*(?:and|/)\s*(?:PR|PgR)[\s-]*negative|estrogen[\s-]*receptor[\s-]*negative|"
+    r"\bER-(?![a-z])"
+)
+_ER_LOW = rx(
+    r"weakly (ER|PR|positive|hormone)|between 1\s*-\s*\d+\s*%|ER[\s-]*low|"
+    r"hormone[\s-]*receptor[\s-]*low|\bHR[\s-]*low|ER\s*(and PgR\s*)?1\s*-\s*10\s*%"
+)
+
+
+_HR_HINT = re.compile(
+    r"HR|ER|PR|PgR|[Hh]ormone|[Ee]strogen|[Oo]estrogen|[Tt]riple|TNBC|"
+    r"[Ll]uminal|[Ee]ndocrine|[Tt]riple"
+)
+
+
+def _hr(t: _Text) -> Facet:
+    name = "hr"
+    texts = tuple(x for x in (t.title, *t.inclusion) if _HR_HINT.search(x))
+    pos = neg = None
+    for text in texts:
+        for m in _HR_POS.finditer(text):
+            if not negated(text, m.start()) and not _ER_LOW.search(text[m.start() : m.end() + 5]):
+                pos = pos or text
+        if _TN.search(text) or any(not negated(text, m.start()) for m in _HR_NEG.finditer(text)):
+            neg = neg or text
+    if pos and neg:
+        # "HR-positive or HR-negative", cohorts of both kinds, or TNBC with ER-low
+        if _ER_LOW.search(neg) and not re.search(
+            r"HR\+|HR[\s-]*positive|ER\s*>\s*=?\s*10|ER\+", pos, re.I
+        ):
+            return _f(name, "negative", "Triple-negative or ER-low disease only.", neg, INCLUSION)
+        return _f(
+            name,
+            "any",
+            "Both hormone-receptor-positive and -negative disease are admitted.",
+            f"{pos} / {neg}" if pos != neg else pos,
+            INCLUSION,
+        )
+    if pos:
+        return _f(
+            name,
+            "positive",
+            "The trial is for hormone-receptor-positive disease.",
+            pos,
+            "title" if pos == t.title else INCLUSION,
+        )
+    if neg:
+        return _f(
+            name,
+            "negative",
+            "The trial is for hormone-receptor-negative (triple-negative) disease.",
+            neg,
+            "title" if neg == t.title else INCLUSION,
+        )
+    exc = t.first(t.exclusion, _HR_POS)
+    if exc:
+        return _f(
+            name, "negative", "Hormone-receptor-positive disease is excluded.", exc, EXCLUSION
+        )
+    return _f(name, "any", "No hormone-receptor requirement is stated.")
+
+
+_HER2_POS = rx(
+    r"HER-?2(?:/neu)?[\s-]*(?:\(?\s*\+\s*\)?(?![\s/]*-)|positive|overexpress\w*|amplif\w*|"
+    r"enriched)|HER-?2\+|IHC\s*3\s*\+|ERBB2[\s-]*(?:positive|amplif\w*)|"
+    r"HER-?2 overexpression"
+)
+_HER2_NEG = rx(
+    r"HER-?2(?:/neu|neu)?[\s-]*(?:negative|non[\s-]*amplified|-(?![a-z0-9])|neg\b)|"
+    r"HER-?2\s*-?\s*(?:0|zero)\b|HER-?2[\s-]*non[\s-]*overexpress\w*|"
+    r"HER-?2[\s-]*(?:IHC\s*)?0\s*(?:,|or|to)\s*1\+"
+)
+_HER2_LOW = rx(
+    r"HER-?2[\s-]*(?:-|\s)?\s*(?:low|ultra[\s-]*low)|ultra[\s-]*low|"
+    r"IHC\s*1\s*\+\s*(?:or|and|&|,|/)\s*(?:IHC\s*)?2\s*\+|0\s*<\s*IHC\s*<\s*1\+"
+)
+_HER2_ZERO_OK = rx(
+    r"IHC\s*(?:score\s*(?:of\s*)?)?0(?![.\d])\s*(?:,|or|to|-|and)|IHC\s*(?:status of\s*)?0\s*,|"
+    r"HER-?2[\s-]*(?:0|zero)\b|IHC 0\b|status of 0"
+)
+
+
+def _her2(t: _Text) -> Facet:
+    name = "her2"
+    pos = neg = low = None
+    for text in (t.title, *t.inclusion):
+        if not (
+            "HER" in text
+            or "her" in text.lower()
+            or "TNBC" in text
+            or "riple" in text
+            or "IHC" in text
+            or "ERBB2" in text
+        ):
+            continue
+        if _HER2_LOW.search(text):
+            low = low or text
+        for m in _HER2_POS.finditer(text):
+            window = text[m.start() : m.end() + 25]
+            if not negated(text, m.start()) and not re.search(r"IHC\s*[0-2]", window, re.I):
+                pos = pos or text
+                break
+        if (
+            _HER2_NEG.search(text)
+            or _TN.search(text)
+            or any(negated(text, m.start()) for m in _HER2_POS.finditer(text))
+        ):
+            neg = neg or text
+    if (
+        low
+        and not any(_HER2_ZERO_OK.search(x) for x in (low, *(t.inclusion)))
+        and not (pos and pos != low)
+    ):
+        return _f(
+            name,
+            "low",
+            "The trial is for HER2-low (or ultralow) disease.",
+            low,
+            "title" if low == t.title else INCLUSION,
+        )
+    if pos and (neg or low) and pos not in (neg, low):
+        return _f(
+            name,
+            "any",
+            "Both HER2-positive and HER2-negative disease are admitted.",
+            f"{pos} / {neg or low}",
+            INCLUSION,
+        )
+    if pos and not neg:
+        return _f(
+            name,
+            "positive",
+            "The trial is for HER2-positive disease.",
+            pos,
+            "title" if pos == t.title else INCLUSION,
+        )
+    if neg or low:
+        ev = neg or low
+        return _f(
+            name,
+            "negative",
+            "The trial is for HER2-negative disease (HER2-low included).",
+            ev,
+            "title" if ev == t.title else INCLUSION,
+        )
+    exc = next(
+        (
+            x
+            for x in t.exclusion
+            if "her" in x.lower()
+            and _HER2_POS.search(x)
+            and not re.search(r"unknown|status", x, re.I)
+        ),
+        None,
+    )
+    if exc:
+        return _f(
+            name,
+            "negative",
+            "HER2-positive disease is excluded, so HER2-negative is required.",
+            exc,
+            EXCLUSION,
+        )
+    return _f(name, "any", "No HER2 requirement is stated.")
+
+
+# ------------------------------------------------------------------------------------------
+# brca / pdl1 / biomarkers
+
+_BRCA = rx(
+    r"\b(g|germline\s*)?BRCA\s*(1|2|1/2|1 or 2|1 and/or 2)?\b[^.;]{0,60}(mutat|variant|"
+    r"carrier|alteration|pathogenic)|(mutat|variant|carrier|pathogenic)[^.;]{0,40}\bBRCA"
+)
+_PDL1 = rx(
+    r"PD-?L1[^.;]{0,60}(positive|\bCPS\s*(>=|>|of at least)\s*\d|>=\s*1\s*%|expression "
+    r"(>=|of at least)|high)|PD-?L1\+"
+)
+_NOT_REQUIRED = rx(
+    r"regardless|irrespective|any (PD-?L1|BRCA) status|known (PD-?L1|BRCA) status|"
+    r"unknown|not required|status (is )?(known|available)|or negative|tested|"
+    r"optional"
+)
+_BIOMARKERS = {
+    "pik3ca": rx(
+        r"PIK3CA[^.;]{0,40}(mutat|alter|activat)|(mutat|alter)\w*[^.;]{0,20}PIK3CA|"
+        r"PIK3CA[\s-]*mutant|PIK3CA-?mutated"
+    ),
+    "esr1": rx(
+        r"ESR1[^.;]{0,30}(mutat|variant|alter)|ESR1[\s-]*m(?:ut)?\b|mutat\w*[^.;]{0,15}ESR1"
+    ),
+    "akt1": rx(r"AKT1[^.;]{0,30}(mutat|alter)|AKT1"),
+    "pten": rx(r"PTEN[^.;]{0,30}(loss|mutat|alter|defici)|PTEN"),
+    "trop2": rx(r"TROP-?2[^.;]{0,30}(positive|overexpress|expression\s*(>=|>|of at least|high))"),
+    "other": rx(
+        r"androgen[\s-]*receptor[^.;]{0,30}(positive|>=|express)|\bAR\s*(\+|positive|"
+        r"expression|>=)|\bAR-?positive|HLA-?A\*?\s*0?2|NY-?ESO|notch|uptake|\bGRPR\b|"
+        r"\bFGFR\d?[^.;]{0,20}(amplif|alter|mutat)|\bNTRK|\bfusions?\b|IDH1|HER3[^.;]{0,20}express|"
+        r"CCNE1[^.;]{0,20}amplif|defects? in [^.;]{0,40}genes?|(mutation|alteration)s? in "
+        r"(one|any) of|CLDN\d|FOLR1|nectin|B7-?H\d"
+    ),
+}
+
+
+def _required_marker(t: _Text, name: str, pattern: re.Pattern[str], reason: str) -> Facet:
+    for text in t.inclusion:
+        m = pattern.search(text)
+        if m and not negated(text, m.start()) and not _NOT_REQUIRED.search(text):
+            return _f(name, "required", reason, text, INCLUSION)
+    return _f(name, "any", "Not required by the criteria.")
+
+
+def _brca(t: _Text, metastatic: bool) -> Facet:
+    if not metastatic:
+        return _f("brca", "any", "Only counted for studies that enrol metastatic disease.")
+    return _required_marker(t, "brca", _BRCA, "An inherited BRCA1/2 mutation is required.")
+
+
+def _pdl1(t: _Text, metastatic: bool) -> Facet:
+    if not metastatic:
+        return _f("pdl1", "any", "Only counted for studies that enrol metastatic disease.")
+    return _required_marker(t, "pdl1", _PDL1, "A PD-L1-positive tumour is required.")
+
+
+def _biomarkers(t: _Text, metastatic: bool) -> Facet:
+    name = "biomarkers"
+    if not metastatic:
+        return _f(name, (), "Only counted for studies that enrol metastatic disease.")
+    found: list[str] = []
+    evidence = ""
+    for text in (t.title, *t.inclusion):
+        if re.search(
+            r"oncotype|mammaprint|recurrence score|regardless|irrespective|"
+            r"wild[\s-]*type|not required|unknown",
+            text,
+            re.I,
+        ):
+            continue
+        for key, pattern in _BIOMARKERS.items():
+            m = pattern.search(text)
+            if m and not negated(text, m.start()) and key not in found:
+                if key in ("akt1", "pten") and not re.search(
+                    r"mutat|loss|alter|defici", text, re.I
+                ):
+                    continue
+                found.append(key)
+                evidence = evidence or text
+    if not found:
+        return _f(name, (), "No other tumour alteration is required.")
+    names = ", ".join(found)
+    return _f(
+        name,
+        tuple(found),
+        f"The criteria require a tumour alteration: {names}.",
+        evidence,
+        INCLUSION,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# prior therapy
+
+_SENTENCE = re.compile(r"(?<=[.;])\s+(?=[A-Z(])|\s+/\s+|\s+o\s+(?=[a-z])")
+
+
+@lru_cache(maxsize=8192)
+def sentences(text: str) -> tuple[str, ...]:
+    return tuple(x for x in _SENTENCE.split(text) if x.strip())
+
+
+# Cheap substring checks that let most sentences skip the regular expressions entirely.
+_KEYS = {
+    "prior_cdk46": ("cdk", "palbo", "ribo", "abema"),
+    "prior_endocrine": (
+        "endocrin",
+        "hormon",
+        "aromatase",
+        "tamox",
+        "fulvest",
+        "letroz",
+        "anastro",
+        "exemest",
+        "serd",
+        "estrogen",
+    ),
+    "prior_chemo": ("chemo", "cytotox", "taxane", "anthracyc", "capecit", "paclit", "docet"),
+}
+_SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive", "naïve")
+
+
+_ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
+
+
+def _mentions(name: str, sentence: str) -> bool:
+    lower = sentence.lower()
+    return (
+        any(k in lower for k in _KEYS[name])
+        or any(k in lower for k in _SYSTEMIC_KEYS)
+        or (name == "prior_endocrine" and bool(_ACRONYMS.search(sentence)))
+    )
+
+
+_REQ_WORDS = rx(
+    r"\b(prior|previous(ly)?|received|receipt|progress\w*|relaps\w*|recurr\w*|"
+    r"refractory|resistan\w*|failed|failure|pretreated|treated with|exposure to|"
+    r"after|following|at least)\b"
+)
+_EXC_WORDS = rx(
+    r"\b(prior|previous(ly)?|received|receipt|treated with|treatment with|exposure|"
+    r"history of|any (line|prior|previous))\b|^\W*any\b"
+)
+_NOT_REQ = rx(
+    r"\b(may|can|allowed|permitted|optional|eligible|acceptable|regardless|"
+    r"irrespective|whether|alternatively)\b|\bor not\b|\bOR\s*$"
+)
+_FUTURE = rx(
+    r"eligible for|candidate for|will (receive|initiate|start|be)|being offered|"
+    r"planned|scheduled|currently (on|receiving|taking)|initiat\w+|to receive|"
+    r"in combination with (the )?study|plan(s)? to|intent|resume|continue|stable dose"
+)
+_NEVER = rx(
+    r"\b(no(?!\s+(more|less|longer))|not(?!\s+(more|less))|never|without)\b(\s+[\w/-]+){0,3}?\s+(prior|previous(ly)?|received|"
+    r"receiv\w*|treat\w*|therap\w*|exposure|use|had|been)\b[^.;]{0,50}$|"
+    r"\buntreated\b[^.;]{0,30}$|first time"
+)
+_WASHOUT = rx(
+    r">\s*\d+\s*(days?|weeks?|months?|years?)\s*(prior|before|ago|since)|within\s+(the\s+)?(last\s+|past\s+)?\d+|within\s+\w+\s+(days?|weeks?|months?)|"
+    r"\d+\s*(days?|weeks?)\s*(prior|before)|half-?lives|wash-?out|(last|final) dose|"
+    r"\b(at least|minimum of|>=?)\s*\d+\s*(days?|weeks?)\s*(before|prior|since|from)"
+)
+_LINE_LIMIT = rx(
+    r"(more than|>\s*=?|greater than|exceed\w*|no more than|up to|at most|maximum)"
+    r"\s*(of\s*)?(\d+|one|two|three|four|five)\s*(\(\d\)\s*)?(prior\s*|previous\s*)?"
+    r"(lines?|regimens?|prior|previous|cytotoxic|chemo)|"
+    r"(\d+|two|three|four)\s*(or more\s*)?(prior\s*)?(lines|regimens)"
+)
+_DURATION_OK = rx(
+    r"(less than|<|up to|no more than|<=)\s*\d+\s*(days?|weeks?)[^.;]{0,60}"
+    r"(allowed|acceptable|permitted|eligible)"
+)
+_NOW = rx(
+    r"\b(current use|currently (receiving|taking|on|using)|concurrent\w*|concomitant\w*|"
+    r"ongoing|during (the )?(study|trial)|while on|induced|toxicit\w*|related|side effects?|"
+    r"hypersensitivity|allerg\w*|contraindicat\w*|intoleran\w*)\b"
+)
+_PREVENTION = rx(
+    r"\bcount(s|ed)?\b|prevention|pregnan\w*|child[\s-]*bearing|menopaus\w*|amenorrh\w*|"
+    r"\bgap\b|risk[\s-]*reduc\w*|chemoprevention|DCIS|ductal carcinoma in situ|"
+    r"osteoporosis|contracepti\w*|other (malignanc|cancer)"
+)
+_ANY_SYSTEMIC_NONE = rx(
+    r"(\bno(?!\s+(more|less|longer))|not (have )?(had|received)|without|untreated with|"
+    r"must not have received)[^.;]{0,30}"
+    r"(prior|previous|any)?[^.;]{0,15}(systemic|anti-?cancer|anticancer)[^.;]{0,40}"
+    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve"
+)
+_ANY_SYSTEMIC_EXC = rx(
+    r"^[^.;]{0,30}(prior|previous|any)[^.;]{0,40}(systemic|anti-?cancer|"
+    r"anticancer)[^.;]{0,25}(therapy|therapies|treatment)|received therapy for "
+    r"th\w* current"
+)
+_SETTING = rx(
+    r"advanced|metasta|stage\s*iv|recurren|invasive|breast cancer|this cancer|"
+    r"current|TNBC|any indication|for (the )?(current|this)"
+)
+
+_CLASS = {
+    "prior_cdk46": rx(r"CDK\s*4\s*/\s*6|CDK4/6|CDK\s*4\s*(and|&)\s*6|\bCDK inhibitor"),
+    "prior_endocrine": rx(
+        r"endocrine|hormon(e|al)[\s-]*(therap|treat|based|agent|refractory|"
+        r"resistant)|"
+        r"anti-?estrogen|antiestrogen|\bET\b"
+    ),
+    "prior_chemo": rx(r"chemotherap\w*|cytotoxic"),
+}
+_DRUGS = {
+    "prior_cdk46": rx(r"palbociclib|ribociclib|abemaciclib"),
+    "prior_endocrine": rx(
+        r"aromatase|\bAIs?\b|tamoxifen|fulvestrant|letrozole|anastrozole|"
+        r"exemestane|\bSERD"
+    ),
+    "prior_chemo": rx(r"taxane|anthracycline|capecitabine|paclitaxel|docetaxel"),
+}
+_WORDS = {
+    "prior_cdk46": "a CDK4/6 inhibitor",
+    "prior_endocrine": "hormone (endocrine) therapy",
+    "prior_chemo": "chemotherapy",
+}
+
+
+def _prior_in_inclusion(name: str, sentence: str) -> str | None:
+    """'required', 'excluded' or None for one inclusion sentence."""
+    if not _mentions(name, sentence) or _PREVENTION.search(sentence):
+        return None
+    none = _ANY_SYSTEMIC_NONE.search(sentence)
+    if none and none.start() < 40 and _SETTING.search(sentence):
+        return "excluded"
+    m = _CLASS[name].search(sentence) or _DRUGS[name].search(sentence)
+    if not m:
+        return None
+    before = sentence[max(0, m.start() - 80) : m.start()]
+    if re.search(r"(with or without|\+/-|±)\s*$", before, re.I):
+        return None
+    around = sentence[max(0, m.start() - 80) : m.end() + 100]
+    if _FUTURE.search(before[-50:]) or _NOW.search(around):
+        return None
+    if _NEVER.search(before) or re.search(r"na[iï]ve", sentence[m.end() : m.end() + 25], re.I):
+        return None if _LINE_LIMIT.search(sentence) else "excluded"
+    if _DURATION_OK.search(sentence):
+        return "excluded"
+    if re.search(r"[\s-]*(refractory|resistant)", sentence[m.end() : m.end() + 12], re.I):
+        return "required"
+    if _NOT_REQ.search(around):
+        return None
+    if not _REQ_WORDS.search(sentence) or _WASHOUT.search(sentence):
+        return None
+    if _LINE_LIMIT.search(sentence) and not re.search(
+        r"at least|>=\s*1|one or more|"
+        r"\d+\s*or more",
+        sentence,
+        re.I,
+    ):
+        return None
+    if name == "prior_chemo" and not (
+        re.search(
+            r"at least|>=\s*1|one or more|\d+\s*(or more\s*)?(prior\s*)?(lines?|"
+            r"regimens?)|refractory|pretreated|previously treated",
+            sentence[max(0, m.start() - 150) : m.end() + 100],
+            re.I,
+        )
+        or re.search(r"advanced|metasta|recurren", around, re.I)
+    ):
+        return None
+    return "required"
+
+
+def _prior_in_exclusion(name: str, sentence: str) -> bool:
+    if not _mentions(name, sentence):
+        return False
+    sentence = re.sub(r"(prior|previous) or (concurrent|concomitant)", r"\1", sentence, flags=re.I)
+    m = _CLASS[name].search(sentence)
+    if not m:
+        return bool(
+            _ANY_SYSTEMIC_EXC.search(sentence)
+            and not _WASHOUT.search(sentence)
+            and not _LINE_LIMIT.search(sentence)
+            and not _NOW.search(sentence)
+        )
+    if (
+        _WASHOUT.search(sentence)
+        or _LINE_LIMIT.search(sentence)
+        or _NOW.search(sentence)
+        or _PREVENTION.search(sentence)
+    ):
+        return False
+    if re.search(r"\b(permitted|allowed|required|eligible|acceptable)\b", sentence, re.I):
+        return False
+    return bool(
+        _EXC_WORDS.search(sentence) or re.search(r">\s*\d+\s*(days?|weeks?|months?)", sentence)
+    )
+
+
+def _prior(t: _Text, name: str, breast: bool) -> Facet:
+    what = _WORDS[name]
+    if not breast:
+        return _f(name, "any", "Not a breast cancer study.")
+    required = excluded = None
+    cls = _CLASS[name].pattern
+    if name == "prior_endocrine":
+        cls += r"|hormone|endocrine"
+    if re.search(
+        rf"(?:{cls})[\s-]*(refractory|resistant|pretreated)|(after|following|"
+        rf"progress\w* (on|after)|previously treated with|pretreated with)[^|]{{0,30}}"
+        rf"(?:{cls})",
+        t.title,
+        re.I,
+    ):
+        required = t.title
+    for text in t.inclusion:
+        for sentence in sentences(text):
+            verdict = _prior_in_inclusion(name, sentence)
+            if verdict == "required":
+                required = required or text
+            elif verdict == "excluded":
+                excluded = excluded or text
+    for text in t.exclusion:
+        if any(_prior_in_exclusion(name, x) for x in sentences(text)):
+            excluded = excluded or text
+    if required and excluded:
+        return _f(
+            name,
+            "any",
+            f"Cohorts differ: some require and some exclude earlier {what}.",
+            f"{required} / {excluded}",
+            INCLUSION,
+        )
+    if required:
+        return _f(name, "required", f"Earlier {what} is required.", required, INCLUSION)
+    if excluded:
+        side = EXCLUSION if excluded in t.exclusion else INCLUSION
+        return _f(name, "excluded", f"Earlier {what} rules a person out.", excluded, side)
+    return _f(name, "any", f"No rule on earlier {what}.")
+
+
+# ------------------------------------------------------------------------------------------
+# brain metastases
+
+_BRAIN = rx(r"brain|\bCNS\b|central nervous system|intracranial|cerebral metasta")
+_BRAIN_MET = rx(r"metasta|lesion|disease|involvement|tumou?r|deposit")
+_STABLE = rx(
+    r"treated|stable|definitive(ly)?|no (evidence of )?progression|radiologically|"
+    r"controlled|off steroids|not requiring|do not require|previously irradiated"
+)
+_ALLOWANCE = rx(
+    r"\b(except|unless|provided|eligible|allowed|permitted|may (be )?(enrolled|"
+    r"participate|join)|can (be )?(enrolled|participate)|are allowed|is allowed)\b"
+)
+_ACTIVE_Q = rx(
+    r"\bactive\b|untreated|unstable|progressi\w+|not (been )?(adequately )?treated|"
+    r"\bnew(ly)?\b|growing|uncontrolled|not stable|requiring (whole brain|radiation)"
+)
+_SYMPTOM_Q = rx(
+    r"symptomatic|clinically significant|need(ing)? (immediate|urgent)|require[sd]? "
+    r"(immediate|urgent|local)|requiring (immediate|urgent|local)|impending|"
+    r"neurologically unstable|increasing doses of (cortico)?steroids"
+)
+_ACTIVE_OK = rx(
+    r"(untreated|new or progressive|progressing|active)[^.;]{0,60}(brain|cns)"
+    r"[^.;]{0,80}(eligible|allowed|permitted|may)|resectable brain"
+)
+
+
+def _brain_kind(sentence: str) -> str:
+    """How one exclusion sentence treats brain metastases: all / active / symptom."""
+    text = re.sub(
+        r"untreated and symptomatic|symptomatic and untreated|untreated,? symptomatic",
+        "symptomatic",
+        sentence,
+        flags=re.I,
+    )
+    kinds = set()
+    for m in _BRAIN.finditer(text):
+        left = text[max(0, m.start() - 40) : m.start()].split(",")[-1]
+        right = text[m.end() : m.end() + 40].split(",")[0]
+        window = f"{left} {m.group(0)} {right}"
+        if re.search(r"(whole|primary)\s*$", left, re.I) or not re.search(
+            r"metasta|lesion|involvement|deposit", window, re.I
+        ):
+            continue
+        if _ACTIVE_Q.search(window):
+            kinds.add("active")
+        elif _SYMPTOM_Q.search(window):
+            kinds.add("symptom")
+        else:
+            kinds.add("all")
+    for kind in ("all", "active", "symptom"):
+        if kind in kinds:
+            return kind
+    return ""
+
+
+def _brain(t: _Text) -> Facet:
+    name = "brain_mets"
+    title_brain = re.search(r"brain metasta|CNS metasta|leptomening", t.title, re.I)
+    allowance = None
+    for text in t.inclusion:
+        for x in sentences(text):
+            if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
+                continue
+            if (
+                title_brain
+                and re.search(
+                    r"(presence of|must have|with|newly diagnosed|"
+                    r"measurable)[^.;]{0,40}(brain|cns)[^.;]{0,20}metasta",
+                    x,
+                    re.I,
+                )
+                and not negated(x, _BRAIN.search(x).start())
+            ):
+                return _f(
+                    name,
+                    "required",
+                    "The trial is for people with brain metastases.",
+                    text,
+                    INCLUSION,
+                )
+            if _ACTIVE_OK.search(x) or (
+                _ALLOWANCE.search(text)
+                and re.search(r"\buntreated", text, re.I)
+                and not re.search(
+                    r"must (undergo|be treated|have been treated|be stable)|definitive\w*|"
+                    r"previously treated",
+                    text,
+                    re.I,
+                )
+            ):
+                return _f(
+                    name,
+                    "active_allowed",
+                    "Untreated or progressing brain metastases "
+                    "may join under the stated conditions.",
+                    text,
+                    INCLUSION,
+                )
+            if (
+                _STABLE.search(x)
+                and _ALLOWANCE.search(x)
+                or re.search(r"\bif\b", x, re.I)
+                and _STABLE.search(x)
+            ):
+                allowance = allowance or (text, INCLUSION)
+            elif re.search(r"\b(no|without)\b[^.;]{0,30}(brain|cns)", x, re.I):
+                return _f(
+                    name, "excluded", "People with brain metastases cannot join.", text, INCLUSION
+                )
+    kinds: dict[str, str] = {}
+    for text in t.exclusion:
+        for x in sentences(text):
+            if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
+                continue
+            if _ALLOWANCE.search(x) and (_STABLE.search(x) or "untreated" in x.lower()):
+                if _ACTIVE_OK.search(x):
+                    return _f(
+                        name,
+                        "active_allowed",
+                        "Untreated or progressing brain "
+                        "metastases may join under the stated conditions.",
+                        text,
+                        EXCLUSION,
+                    )
+                allowance = allowance or (text, EXCLUSION)
+                continue
+            kind = _brain_kind(x)
+            if kind:
+                kinds.setdefault(kind, text)
+    if "all" in kinds and not allowance:
+        return _f(name, "excluded", "Any brain metastases exclude.", kinds["all"], EXCLUSION)
+    if "active" in kinds or ("all" in kinds and allowance):
+        ev = kinds.get("active") or kinds["all"]
+        return _f(
+            name,
+            "stable_allowed",
+            "Active or untreated brain metastases exclude; treated, stable ones do not.",
+            ev,
+            EXCLUSION,
+        )
+    if "symptom" in kinds:
+        return _f(
+            name,
+            "active_allowed",
+            "Only symptomatic brain metastases (or ones needing urgent treatment) exclude.",
+            kinds["symptom"],
+            EXCLUSION,
+        )
+    if allowance:
+        return _f(
+            name,
+            "stable_allowed",
+            "Treated, stable brain metastases may join.",
+            allowance[0],
+            allowance[1],
+        )
+    return _f(name, "not_stated", "The criteria say nothing about brain metastases.")
+
+
+# ------------------------------------------------------------------------------------------
+# menopause
+
+_PRE = rx(r"pre[\s-]*(and|or|/)?\s*(peri)?[\s-]*menopaus|premenopaus")
+_POST = rx(r"post[\s-]*menopaus")
+_ANY_MENO = rx(
+    r"\bmen\b|\bmales?\b|regardless of menopaus|any menopaus|pre[\s-]*(and|or|,|/)"
+    r"\s*(peri[\s-]*(and|or|,|/)\s*)?post|peri-?menopaus"
+)
+_OFS = rx(r"ovarian (function )?(suppression|ablation)|\bOFS\b|GnRH|LHRH|goserelin|leuprolide")
+_NOT_MENO_RULE = rx(r"child[\s-]*bearing|pregnan|contracepti|defined as|definition")
+
+
+def _menopause(t: _Text) -> Facet:
+    name = "menopause"
+    texts = tuple(x for x in (t.title, *t.inclusion) if not _NOT_MENO_RULE.search(x))
+    anyone = t.first(texts, _ANY_MENO)
+    pre = t.first(texts, _PRE)
+    post = t.first(texts, _POST)
+    if anyone:
+        return _f(name, "any", "Women of any menopausal status (or men) may join.")
+    if pre and not post:
+        return _f(name, "pre", "The trial is for premenopausal women.", pre, INCLUSION)
+    if post and not pre:
+        if t.first(texts, _OFS):
+            return _f(
+                name,
+                "any",
+                "Postmenopausal women, or premenopausal women with ovarian suppression.",
+                post,
+                INCLUSION,
+            )
+        return _f(name, "post", "The trial is for postmenopausal women.", post, INCLUSION)
+    return _f(name, "any", "No menopausal requirement is stated.")
+
+
+# ------------------------------------------------------------------------------------------
+# categories from interventions
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> tuple[
+    tuple[tuple[str, re.Pattern[str]], ...],
+    tuple[tuple[str, re.Pattern[str]], ...],
+    re.Pattern[str],
+    re.Pattern[str],
+]:
+    data = tomllib.loads(
+        resources.files("trials_helper").joinpath("data/drugs.toml").read_text(encoding="utf-8")
+    )
+
+    def compile_(patterns: Iterable[str]) -> re.Pattern[str]:
+        body = "|".join(f"(?:{p})" for p in patterns)
+        return re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.I)
+
+    specific = tuple((cat, compile_(pats)) for cat, pats in data["categories"].items())
+    fallback = tuple((cat, compile_(pats)) for cat, pats in data.get("fallback", {}).items())
+    return (
+        specific,
+        fallback,
+        compile_(data["ignore"]["patterns"]),
+        compile_(data["override_other"]["patterns"]),
+    )
+
+
+_TYPE_FALLBACK = {
+    "DRUG": "other_targeted",
+    "BIOLOGICAL": "other_targeted",
+    "GENETIC": "other_targeted",
+    "RADIATION": "radiation",
+    "PROCEDURE": "other",
+    "BEHAVIORAL": "supportive",
+    "DEVICE": "other",
+    "DIAGNOSTIC_TEST": "other",
+    "DIETARY_SUPPLEMENT": "other",
+    "OTHER": "other",
+    "COMBINATION_PRODUCT": "other_targeted",
+}
+
+
+def categorise(
+    name: str, other_names: Sequence[str] = (), itype: str = "", description: str = ""
+) -> tuple[tuple[str, ...], str]:
+    """Categories for one intervention, and the reason (which words matched)."""
+    specific, fallback, ignore, override = _dictionary()
+    label = norm(" ; ".join([name, *other_names]))
+    if override.search(label):
+        return ("other",), "stopping or watching, no new treatment"
+    if ignore.search(label) and not any(
+        p.search(label.replace("placebo", "")) for _, p in specific if _ != "other"
+    ):
+        return (), "a comparator with no treatment of its own"
+    found: list[str] = []
+    words: list[str] = []
+    for cat, pattern in specific:
+        m = pattern.search(label)
+        if m:
+            found.append(cat)
+            words.append(m.group(0))
+    # radioligands and imaging tracers: the isotope decides
+    if (
+        "radiation" in found
+        and "other" in found
+        and re.search(r"177|225|lutetium|actinium", label, re.I)
+    ):
+        found.remove("other")
+    if re.search(r"68\s*Ga|Ga-?68|18F|F-18|fluoroestradiol|DCFPyL", label, re.I):
+        found = [c for c in found if c != "radiation"] or ["other"]
+    if len(found) > 1 and "other" in found:
+        found.remove("other")
+    if len(found) > 1 and "supportive" in found and any(c not in ("supportive",) for c in found):
+        found.remove("supportive") if itype not in ("BEHAVIORAL",) else None
+    if not found and description:
+        desc = norm(description)
+        for cat, pattern in specific:
+            m = pattern.search(desc)
+            if m and cat not in ("other", "surgery"):
+                found.append(cat)
+                words.append(m.group(0))
+    if not found:
+        for cat, pattern in fallback:
+            m = pattern.search(label)
+            if m:
+                found.append(cat)
+                words.append(m.group(0))
+    if not found:
+        cat = _TYPE_FALLBACK.get(itype)
+        if cat is None:
+            cat = "other_targeted" if re.search(r"[A-Za-z]{1,4}-?\d{2,}", label) else "other"
+        return (cat,), f"not in the drug dictionary; by intervention type {itype or 'unknown'}"
+    return tuple(dict.fromkeys(found)), "matched " + ", ".join(dict.fromkeys(words))
+
+
+def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
+    name = "categories"
+    experimental_labels = {a.label for a in trial.arms if a.type in ("EXPERIMENTAL", "")}
+    per: list[tuple[str, str, str]] = []
+    ranked: list[tuple[int, int, str]] = []
+    evidence: list[str] = []
+    interventions = list(trial.interventions)
+    for _i, iv in enumerate(interventions):
+        cats, why = categorise(iv.name, iv.other_names, iv.type, iv.description)
+        experimental = not iv.arm_labels or bool(set(iv.arm_labels) & experimental_labels)
+        for c in cats:
+            per.append((iv.name, c, why))
+            ranked.append((0 if experimental else 1, CATEGORY_ORDER.index(c), c))
+        if cats:
+            evidence.append(f"{iv.name} -> {', '.join(cats)}")
+    if not interventions:
+        text = " ".join([trial.brief_title, trial.official_title, trial.brief_summary])
+        cats, why = categorise(text, (), "", "")
+        cats = tuple(c for c in cats if c not in ("other", "supportive")) or cats
+        for c in cats:
+            per.append(("(title and summary)", c, why))
+            ranked.append((0, CATEGORY_ORDER.index(c), c))
+        evidence.append(f"no interventions listed; title/summary -> {', '.join(cats)}")
+    ordered = tuple(dict.fromkeys(c for _, _, c in sorted(ranked)))
+    if not ordered:
+        ordered = ("other",)
+    return (
+        _f(
+            name,
+            ordered,
+            "Kinds of treatment given, main one (tested in the experimental arm) first.",
+            "; ".join(evidence),
+            "intervention",
+        ),
+        tuple(per),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def classify_trial(trial: Trial) -> TrialFacets:
+    t = _prepare(trial)
+    metastatic = _admits_metastatic(t)
+    is_meta = metastatic.value == "yes"
+    breast = bool(_BREAST.search(" ".join((t.title, *t.inclusion, t.trial.brief_summary))))
+    categories, per = _categories(trial)
+    return TrialFacets(
+        nct_id=trial.nct_id,
+        admits_metastatic=metastatic,
+        hr=_hr(t),
+        her2=_her2(t),
+        brca=_brca(t, is_meta),
+        pdl1=_pdl1(t, is_meta),
+        biomarkers=_biomarkers(t, is_meta),
+        prior_cdk46=_prior(t, "prior_cdk46", breast),
+        prior_endocrine=_prior(t, "prior_endocrine", breast),
+        prior_chemo=_prior(t, "prior_chemo", breast),
+        brain_mets=_brain(t),
+        menopause=_menopause(t),
+        categories=categories,
+        intervention_categories=per,
+    )
+
+
+def classify(study: Mapping[str, Any]) -> TrialFacets:
+    """Raw API v2 record -> facets."""
+    return classify_trial(parse_study(study))
+
+
+def write_facets_csv(studies: Iterable[Mapping[str, Any]], out: TextIO) -> int:
+    """One row per study: the spec's columns, then `<column>_evidence` columns."""
+    columns = [*SPEC_COLUMNS, *(f"{c}_evidence" for c in FACET_NAMES)]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for study in studies:
+        writer.writerow(classify(study).row())
+        n += 1
+    return n
