@@ -8,6 +8,7 @@ answer is served with its date; with no cache a `RegistryError` says what to do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from .errors import RegistryDataError, RegistryError, RegistryHTTPError, Registr
 log = logging.getLogger(__name__)
 
 RECRUITING = "RECRUITING"
+MAX_EMPTY_PAGES = 3  # empty pages that still carry a token, in a row, before giving up
 NOT_YET_RECRUITING = "NOT_YET_RECRUITING"
 
 # The condition and the words that make a breast cancer study one about advanced disease. The
@@ -127,7 +129,11 @@ class FetchResult:
         total = "an unknown number of" if self.total_count is None else f"{self.total_count}"
         base = f"The registry reports {total} studies; {self.fetched} fetched"
         if not self.complete:
-            base += " (not all: a maximum was set)"
+            base += (
+                " (not all: the registry stopped early; try again later)"
+                if self.notes and "stopped" in self.notes[0]
+                else " (not all: a maximum was set)"
+            )
         if self.source == "registry":
             return f"{base}, live from the registry at {self.data_date()}."
         if self.source == "snapshot":
@@ -190,6 +196,18 @@ class RegistryClient:
             return self._page(cached, request.url or "", stale=True)
         try:
             response = session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            cached = cached_answer(session, request)
+            if cached is not None:
+                return self._page(cached, request.url or "", stale=True)
+            raise RegistryDataError(
+                f"The registry's answer from {request.url} was cut off or damaged in transit "
+                f"({type(exc).__name__}). Try again in a few minutes.",
+                url=request.url or "",
+            ) from exc
         except requests.RequestException as exc:
             cached = cached_answer(session, request)
             if cached is not None:
@@ -209,7 +227,13 @@ class RegistryClient:
         stale = bool(
             getattr(response, "from_cache", False) and getattr(response, "is_expired", False)
         )
-        return self._page(response, request.url or "", stale=stale)
+        try:
+            return self._page(response, request.url or "", stale=stale)
+        except RegistryDataError:
+            # Never keep an answer we cannot read: the next try must ask the registry again.
+            with contextlib.suppress(Exception):
+                session.cache.delete(session.cache.create_key(request))
+            raise
 
     def _page(self, response, url: str, *, stale: bool) -> Page:
         try:
@@ -243,7 +267,12 @@ class RegistryClient:
         )
 
     def _unreachable_message(self, exc: Exception) -> str:
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+        timed_out = (
+            isinstance(exc, requests.Timeout)
+            or "timed out" in str(exc).lower()
+            or (isinstance(exc.__context__, TimeoutError))
+        )
+        kind = "timed out" if timed_out else "could not be reached"
         return (
             f"ClinicalTrials.gov {kind} at {self.settings.api_url} "
             f"({type(exc).__name__}) and nothing is cached for this search yet. Check the "
@@ -279,6 +308,7 @@ class RegistryClient:
         params = query.params(self.settings.page_size)
         token: str | None = None
         seen: set[str] = set()
+        empty_in_a_row = 0
         while True:
             page_params = dict(params)
             if token:
@@ -288,6 +318,14 @@ class RegistryClient:
             token = page.next_token
             if not token:
                 return
+            empty_in_a_row = 0 if page.studies else empty_in_a_row + 1
+            if empty_in_a_row >= MAX_EMPTY_PAGES:
+                raise RegistryDataError(
+                    f"The registry sent {empty_in_a_row} empty pages in a row that each asked "
+                    "for another page; stopping so the search does not loop forever. Try again "
+                    "later.",
+                    url=self.studies_url,
+                )
             if token in seen:
                 raise RegistryDataError(
                     "The registry sent the same page token twice; stopping so the search does "
@@ -302,10 +340,25 @@ class RegistryClient:
         *,
         max_studies: int | None = None,
         refresh: bool = False,
+        offline: bool = False,
         progress: ProgressFn | None = None,
     ) -> FetchResult:
-        """Every study of the search (or the first `max_studies`), with where and when from."""
+        """Every study of the search (or the first `max_studies`), with where and when from.
+
+        `offline` answers from the cache only (any age) and never contacts the registry.
+        """
         query = query or SearchQuery()
+        if offline:
+            try:
+                result = self._walk(query, max_studies, False, True, progress)
+            except RegistryUnreachable as exc:
+                raise RegistryUnreachable(
+                    "Nothing is cached for this search, so it cannot be answered offline. "
+                    "Run it once while online, or use a snapshot (--from FILE).",
+                    url=exc.url,
+                ) from None
+            result.source = "cache"
+            return result
         try:
             return self._walk(query, max_studies, refresh, False, progress)
         except (RegistryUnreachable, RegistryHTTPError) as first:
@@ -339,8 +392,10 @@ class RegistryClient:
                 complete = page.next_token is None and len(studies) == max_studies
                 studies = studies[:max_studies]
                 break
-        if total is not None and complete and len(studies) < total:
+        stopped_early = total is not None and complete and len(studies) < total
+        if stopped_early:
             log.warning("registry reported %s studies but sent %s", total, len(studies))
+            complete = False
         source = (
             "stale cache"
             if "stale cache" in sources
@@ -357,4 +412,7 @@ class RegistryClient:
             url=self.studies_url,
             params=query.params(self.settings.page_size),
             pages=pages,
+            notes=["The registry stopped sending pages before the number it reported."]
+            if stopped_early
+            else [],
         )
