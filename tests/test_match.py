@@ -1,0 +1,183 @@
+"""Matching realistic profiles to real recorded trials: verdicts, reasons, levels and questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import load_study
+from trials_helper.facets import classify_trial
+from trials_helper.match import (
+    ASK,
+    CHECK,
+    MEETS,
+    NOT_MET,
+    POSSIBLE,
+    UNLIKELY,
+    level_of,
+    match_all,
+    match_trial,
+)
+from trials_helper.profile import Profile
+from trials_helper.studies import Trial, parse_study
+
+HR_POS_AFTER_CDK = Profile(
+    hr="positive",
+    her2="zero",
+    prior_endocrine="yes",
+    prior_cdk46="yes",
+    chemo_lines="0",
+    brain="none",
+    menopause="post",
+    sex="female",
+    age=58,
+)
+HER2_POS_STABLE_BRAIN = Profile(
+    hr="negative", her2="positive", prior_her2="yes", brain="stable", sex="female", age=47
+)
+TNBC_PDL1_FIRST_LINE = Profile(
+    hr="negative", her2="zero", pdl1="positive", chemo_lines="0", sex="female"
+)
+HER2_LOW_AFTER_CHEMO = Profile(
+    hr="positive",
+    her2="low",
+    prior_endocrine="yes",
+    prior_cdk46="yes",
+    chemo_lines="1",
+    brain="none",
+)
+ALL_UNKNOWN = Profile()
+
+
+def trial(nct: str) -> Trial:
+    return parse_study(load_study(nct))
+
+
+def verdict(m, facet):
+    found = [v for v in m.verdicts if v.facet == facet]
+    assert found, f"no verdict on {facet}: {[v.facet for v in m.verdicts]}"
+    return found[0]
+
+
+def test_hr_positive_after_cdk46_fits_a_post_cdk46_trial():
+    m = match_trial(HR_POS_AFTER_CDK, trial("NCT06016738"))  # palazestrant after CDK4/6i + ET
+    assert m.level == POSSIBLE, m.verdicts
+    assert verdict(m, "hr").verdict == MEETS
+    assert verdict(m, "her2").verdict == MEETS
+    cdk = verdict(m, "prior_cdk46")
+    assert cdk.verdict == MEETS and "you have had it" in cdk.reason
+    assert cdk.evidence  # the trial's own words
+    assert verdict(m, "prior_chemo").verdict == MEETS
+
+
+def test_hr_positive_after_cdk46_is_unlikely_for_a_first_line_trial():
+    m = match_trial(HR_POS_AFTER_CDK, trial("NCT06760637"))  # untreated advanced disease only
+    assert m.level == UNLIKELY
+    assert verdict(m, "prior_cdk46").verdict == NOT_MET
+    assert "Previously untreated" in verdict(m, "prior_cdk46").evidence
+
+
+def test_her2_positive_with_stable_brain_metastases():
+    m = match_trial(HER2_POS_STABLE_BRAIN, trial("NCT06439693"))  # HER2+, treated brain mets ok
+    assert verdict(m, "her2").verdict == MEETS
+    assert verdict(m, "brain_mets").verdict == MEETS
+    other = match_trial(HER2_POS_STABLE_BRAIN, trial("NCT06016738"))  # ER+, HER2- only
+    assert other.level == UNLIKELY
+    assert verdict(other, "her2").verdict == NOT_MET
+    assert "HER2-positive" in verdict(other, "her2").reason
+
+
+def test_triple_negative_pdl1_positive_first_line():
+    m = match_trial(TNBC_PDL1_FIRST_LINE, trial("NCT05544929"))  # PD-L1 CPS>=1 cohort
+    assert verdict(m, "pdl1").verdict == MEETS
+    assert verdict(m, "prior_chemo").verdict == NOT_MET  # that cohort needs earlier chemo
+    assert m.level == UNLIKELY
+
+
+def test_gbrca_carrier_against_a_real_brca_criterion():
+    # Sentence from NCT01286987 (corpus): a cohort requiring a deleterious BRCA mutation.
+    t = Trial(
+        nct_id="NCT01286987",
+        conditions=("Metastatic Breast Cancer",),
+        eligibility_criteria="Inclusion Criteria:\n* Breast and ovarian cancer patients with "
+        "deleterious or pathogenic BRCA mutations who have received no more than 4 prior "
+        "regimens for metastatic disease.",
+    )
+    facets = classify_trial(t)
+    assert facets.brca.value == "required"
+    assert verdict(match_trial(Profile(brca="yes"), t, facets), "brca").verdict == MEETS
+    assert verdict(match_trial(Profile(brca="no"), t, facets), "brca").verdict == NOT_MET
+    assert verdict(match_trial(Profile(), t, facets), "brca").verdict == ASK
+
+
+def test_her2_low_after_chemotherapy():
+    m = match_trial(HER2_LOW_AFTER_CHEMO, trial("NCT06263543"))  # HER2-low/ultralow, after chemo
+    assert verdict(m, "her2").verdict == MEETS
+    assert verdict(m, "prior_chemo").verdict == MEETS
+    zero = match_trial(Profile(her2="zero"), trial("NCT06263543"))
+    assert verdict(zero, "her2").verdict == ASK and "ultralow" in verdict(zero, "her2").reason
+
+
+@pytest.mark.parametrize(
+    "nct",
+    [
+        "NCT06016738",
+        "NCT06760637",
+        "NCT06439693",
+        "NCT05544929",
+        "NCT06263543",
+        "NCT05696626",
+        "NCT06176261",
+    ],
+)
+def test_unknown_never_rules_a_trial_out(nct):
+    m = match_trial(ALL_UNKNOWN, trial(nct))
+    assert all(v.verdict != NOT_MET for v in m.verdicts if v.facet != "admits_metastatic"), (
+        m.verdicts
+    )
+    assert m.level in (POSSIBLE, CHECK)
+    assert any(v.verdict == ASK for v in m.verdicts)
+
+
+def test_sex_and_age_come_from_the_record():
+    t = trial("NCT06016738")
+    m = match_trial(Profile(age=15 + 10), t)
+    assert all(v.facet != "age" or v.verdict == MEETS for v in m.verdicts)
+
+
+def test_levels_are_derived_transparently():
+    class V:
+        def __init__(self, verdict):
+            self.verdict = verdict
+
+    assert level_of([V(MEETS), V(MEETS)]) == POSSIBLE
+    assert level_of([V(MEETS), V(ASK)]) == CHECK
+    assert level_of([V(ASK), V(NOT_MET)]) == UNLIKELY
+    assert level_of([]) == POSSIBLE
+
+
+def test_sort_order_possible_first_then_phase_and_update():
+    trials = [trial(n) for n in ("NCT06760637", "NCT06016738", "NCT05544929", "NCT06263543")]
+    ordered = match_all(HR_POS_AFTER_CDK, trials)
+    levels = [m.level for m in ordered]
+    assert levels == sorted(levels, key=[POSSIBLE, CHECK, UNLIKELY].index)
+    assert ordered[0].trial.nct_id == "NCT06016738"
+
+
+def test_questions_come_from_the_trials_own_features():
+    m = match_trial(HR_POS_AFTER_CDK, trial("NCT06016738"))  # needs earlier CDK4/6i
+    assert "requires an earlier CDK4/6 inhibitor" in " ".join(m.questions)
+    randomised = match_trial(ALL_UNKNOWN, trial("NCT00089661"))  # placebo-controlled phase 3
+    text = " ".join(randomised.questions)
+    assert "groups by chance" in text and "placebo" in text
+    early = match_trial(ALL_UNKNOWN, trial("NCT06188520"))  # phase 1
+    assert any("phase 1" in q for q in early.questions)
+    assert any("brain" in q for q in early.questions)
+
+
+def test_prior_treatment_mentions_without_a_facet_are_flagged_for_discussion():
+    # NCT06263543's inclusion criteria mention earlier trastuzumab deruxtecan.
+    m = match_trial(Profile(prior_tdxd="no"), trial("NCT06263543"))
+    flagged = [v for v in m.verdicts if v.facet == "prior_tdxd"]
+    assert len(flagged) == 1 and flagged[0].verdict == ASK
+    assert "deruxtecan" in flagged[0].evidence.lower() or "T-DXd" in flagged[0].evidence
+    assert m.level != POSSIBLE

@@ -1,0 +1,571 @@
+"""Match a profile to trials: a verdict with a plain reason and the trial's own words per rule.
+
+Verdicts are "meets", "does not meet" or "unknown" (ask your oncologist). Unknown never rules a
+trial out: a trial is "likely not eligible" only when a known fact contradicts a stated rule.
+Like datasette's filters, each rule yields both the machine verdict and a human sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .eligibility import Criterion, split_criteria
+from .facets import Facet, TrialFacets, classify_trial
+from .profile import UNKNOWN, Profile
+from .studies import Trial, age_years
+
+MEETS = "meets"
+NOT_MET = "does not meet"
+ASK = "unknown"
+
+POSSIBLE = "possible match"
+CHECK = "check with your oncologist"
+UNLIKELY = "likely not eligible"
+LEVELS = (POSSIBLE, CHECK, UNLIKELY)
+
+VERDICT_LABELS = {MEETS: "meets", NOT_MET: "does not meet", ASK: "unknown — ask your oncologist"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule of one trial held against the profile."""
+
+    facet: str  # facet or field name, e.g. "her2", "age", "prior_tdxd"
+    label: str  # what the rule is about, in plain words
+    verdict: str  # MEETS / NOT_MET / ASK
+    reason: str  # why, in plain language
+    evidence: str = ""  # the trial's own words (criterion or field) behind the rule
+    rule: str = ""  # what the trial asks for, e.g. "HER2-negative (HER2-low included)"
+
+    @property
+    def verdict_label(self) -> str:
+        return VERDICT_LABELS[self.verdict]
+
+
+@dataclass(frozen=True)
+class TrialMatch:
+    """A trial as the patient sees it: facets, verdicts, level and questions."""
+
+    trial: Trial
+    facets: TrialFacets
+    verdicts: tuple[Verdict, ...]
+    level: str
+    questions: tuple[str, ...] = ()
+    nearest: Any = None  # geo.SiteDistance of the nearest recruiting site, when known
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        value = self.facets.categories.value
+        return tuple(value) if isinstance(value, tuple | list) else ((value,) if value else ())
+
+    @property
+    def main_category(self) -> str:
+        return self.categories[0] if self.categories else "other"
+
+    def counts(self) -> dict[str, int]:
+        out = {MEETS: 0, ASK: 0, NOT_MET: 0}
+        for v in self.verdicts:
+            out[v.verdict] += 1
+        return out
+
+    def summary(self) -> str:
+        """One line for tables and CSV: e.g. "meets 4; unknown 1; does not meet 0"."""
+        c = self.counts()
+        return f"meets {c[MEETS]}; unknown {c[ASK]}; does not meet {c[NOT_MET]}"
+
+    def reasons(self, verdict: str) -> list[str]:
+        return [f"{v.label}: {v.reason}" for v in self.verdicts if v.verdict == verdict]
+
+
+# --------------------------------------------------------------------------------------------
+# One function per facet. Each returns None when the trial has no rule on it.
+
+
+def _v(facet: Facet, label: str, verdict: str, reason: str, rule: str) -> Verdict:
+    return Verdict(facet.name, label, verdict, reason, facet.evidence, rule)
+
+
+def _hr(p: Profile, f: Facet) -> Verdict | None:
+    want = f.value
+    if want not in ("positive", "negative"):
+        return None
+    rule = f"hormone-receptor-{want} cancer"
+    label = "Hormone receptors"
+    if p.hr == UNKNOWN:
+        return _v(f, label, ASK, f"The trial is for {rule}; your HR status is not entered.", rule)
+    if p.hr == want:
+        return _v(f, label, MEETS, f"The trial is for {rule}, and yours is HR-{p.hr}.", rule)
+    return _v(f, label, NOT_MET, f"The trial is for {rule}, but yours is HR-{p.hr}.", rule)
+
+
+_HER2_WORDS = {"positive": "HER2-positive", "low": "HER2-low", "zero": "HER2-zero (IHC 0)"}
+
+
+def _her2(p: Profile, f: Facet) -> Verdict | None:
+    want = f.value
+    label = "HER2"
+    rules = {
+        "positive": "HER2-positive cancer",
+        "negative": "HER2-negative cancer (HER2-low and HER2-zero included)",
+        "low": "HER2-low cancer (IHC 1+, or 2+ with negative ISH)",
+    }
+    if want not in rules:
+        return None
+    rule = rules[want]
+    if p.her2 == UNKNOWN:
+        return _v(f, label, ASK, f"The trial is for {rule}; your HER2 result is not entered.", rule)
+    yours = _HER2_WORDS[p.her2]
+    ok = {
+        "positive": p.her2 == "positive",
+        "negative": p.her2 in ("low", "zero"),
+        "low": p.her2 == "low",
+    }[want]
+    if ok:
+        return _v(f, label, MEETS, f"The trial is for {rule}, and yours is {yours}.", rule)
+    if want == "low" and p.her2 == "zero":
+        return _v(
+            f,
+            label,
+            ASK,
+            "The trial is for HER2-low cancer and yours is recorded as HER2-zero. Some "
+            "trials also take 'HER2-ultralow' (faint staining); ask whether a re-read of "
+            "your test would count.",
+            rule,
+        )
+    return _v(f, label, NOT_MET, f"The trial is for {rule}, but yours is {yours}.", rule)
+
+
+def _required_yes(name: str, label: str, rule: str, have: str, yes: str, no: str):
+    def check(p: Profile, f: Facet) -> Verdict | None:
+        if f.value != "required":
+            return None
+        value = getattr(p, name)
+        if value == UNKNOWN:
+            return _v(f, label, ASK, f"The trial needs {rule}; your result is not entered.", rule)
+        if value == yes:
+            return _v(f, label, MEETS, f"The trial needs {rule}, and you {have}.", rule)
+        if value == no:
+            return _v(f, label, NOT_MET, f"The trial needs {rule}, which you do not have.", rule)
+        return None
+
+    return check
+
+
+_brca = _required_yes(
+    "brca", "BRCA1/2 mutation", "an inherited BRCA1 or BRCA2 mutation", "have one", "yes", "no"
+)
+_pdl1 = _required_yes(
+    "pdl1", "PD-L1", "a PD-L1-positive tumour", "have one", "positive", "negative"
+)
+
+_BIOMARKER_NAMES = {
+    "pik3ca": "PIK3CA",
+    "esr1": "ESR1",
+    "akt1": "AKT1",
+    "pten": "PTEN",
+    "trop2": "TROP2",
+    "other": "another tumour marker",
+}
+
+
+def _biomarkers(p: Profile, f: Facet) -> Verdict | None:
+    wanted = tuple(f.value) if isinstance(f.value, tuple | list) else ()
+    if not wanted:
+        return None
+    names = " or ".join(_BIOMARKER_NAMES.get(b, b) for b in wanted)
+    rule = f"a tumour with {names}"
+    label = "Tumour markers"
+    known = [b for b in wanted if b in ("pik3ca", "esr1", "akt1", "pten")]
+    answers = {b: getattr(p, b) for b in known}
+    if any(a == "yes" for a in answers.values()):
+        hit = ", ".join(_BIOMARKER_NAMES[b] for b, a in answers.items() if a == "yes")
+        return _v(f, label, MEETS, f"The trial looks for {rule}; yours has {hit}.", rule)
+    if known and len(known) == len(wanted) and all(a == "no" for a in answers.values()):
+        return _v(
+            f, label, NOT_MET, f"The trial looks for {rule}; your tests found none of these.", rule
+        )
+    return _v(
+        f,
+        label,
+        ASK,
+        f"The trial looks for {rule}; ask whether your tumour has been tested for it.",
+        rule,
+    )
+
+
+def _prior(name: str, label: str, what: str):
+    def check(p: Profile, f: Facet) -> Verdict | None:
+        if f.value not in ("required", "excluded"):
+            return None
+        had = getattr(p, name)
+        rule = (
+            f"earlier {what}"
+            if f.value == "required"
+            else f"no earlier {what} (for advanced disease)"
+        )
+        if had == UNKNOWN:
+            return _v(
+                f,
+                label,
+                ASK,
+                f"The trial needs {rule}; your treatment history for it is not entered.",
+                rule,
+            )
+        ok = (had == "yes") == (f.value == "required")
+        yours = "you have had it" if had == "yes" else "you have not had it"
+        return _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
+
+    return check
+
+
+_prior_cdk46 = _prior("prior_cdk46", "Earlier CDK4/6 inhibitor", "CDK4/6 inhibitor treatment")
+_prior_endocrine = _prior("prior_endocrine", "Earlier hormone therapy", "hormone therapy")
+
+
+def _prior_chemo(p: Profile, f: Facet) -> Verdict | None:
+    if f.value not in ("required", "excluded"):
+        return None
+    label = "Earlier chemotherapy"
+    lines = p.chemo_count()
+    rule = (
+        "at least one earlier chemotherapy for advanced disease"
+        if f.value == "required"
+        else "no earlier chemotherapy for advanced disease"
+    )
+    if lines is None:
+        return _v(
+            f,
+            label,
+            ASK,
+            f"The trial needs {rule}; your chemotherapy history is not entered.",
+            rule,
+        )
+    ok = (lines >= 1) == (f.value == "required")
+    yours = "you have had none" if lines == 0 else f"you have had {p.chemo_lines} line(s)"
+    return _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
+
+
+_BRAIN_RULES = {
+    "excluded": "no brain metastases",
+    "stable_allowed": "brain metastases only if treated and stable",
+    "active_allowed": "brain metastases allowed, including untreated ones",
+    "required": "brain metastases (the trial is for people with them)",
+}
+
+
+def _brain(p: Profile, f: Facet) -> Verdict | None:
+    rule = _BRAIN_RULES.get(str(f.value))
+    if rule is None:
+        return None
+    label = "Brain metastases"
+    if p.brain == UNKNOWN:
+        return _v(
+            f, label, ASK, f"The trial asks for {rule}; your brain status is not entered.", rule
+        )
+    ok = {
+        "excluded": p.brain == "none",
+        "stable_allowed": p.brain in ("none", "stable"),
+        "active_allowed": True,
+        "required": p.brain in ("stable", "active"),
+    }[f.value]
+    yours = {
+        "none": "you have none",
+        "stable": "yours are treated and stable",
+        "active": "yours are active or untreated",
+    }[p.brain]
+    if f.value == "required" and p.brain == "stable":
+        return _v(
+            f,
+            label,
+            ASK,
+            f"The trial is for people with brain metastases and {yours}; "
+            "some such trials want growing or untreated ones. Ask.",
+            rule,
+        )
+    return _v(f, label, MEETS if ok else NOT_MET, f"The trial asks for {rule}, and {yours}.", rule)
+
+
+def _menopause(p: Profile, f: Facet) -> Verdict | None:
+    if f.value not in ("pre", "post"):
+        return None
+    label = "Menopausal status"
+    rule = f"{f.value}menopausal women"
+    if p.sex == "male":
+        return None  # the sex rule speaks to this
+    if p.menopause == UNKNOWN:
+        return _v(f, label, ASK, f"The trial is for {rule}; your status is not entered.", rule)
+    if p.menopause == f.value:
+        return _v(f, label, MEETS, f"The trial is for {rule}, like you.", rule)
+    return _v(f, label, NOT_MET, f"The trial is for {rule}; you are {p.menopause}menopausal.", rule)
+
+
+def _metastatic(p: Profile, f: Facet) -> Verdict | None:
+    if f.value != "no":
+        return None
+    return _v(
+        f,
+        "Stage of cancer",
+        NOT_MET,
+        "The trial does not appear to enrol people whose cancer has spread (it reads as "
+        "a study for early-stage disease or another condition).",
+        "early-stage or non-metastatic disease",
+    )
+
+
+FACET_RULES = (
+    ("admits_metastatic", _metastatic),
+    ("hr", _hr),
+    ("her2", _her2),
+    ("brca", _brca),
+    ("pdl1", _pdl1),
+    ("biomarkers", _biomarkers),
+    ("prior_endocrine", _prior_endocrine),
+    ("prior_cdk46", _prior_cdk46),
+    ("prior_chemo", _prior_chemo),
+    ("brain_mets", _brain),
+    ("menopause", _menopause),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Structured fields: sex and age come straight from the record.
+
+
+def _sex(p: Profile, t: Trial) -> Verdict | None:
+    if t.sex not in ("FEMALE", "MALE"):
+        return None
+    want = t.sex.lower()
+    rule = f"{want} participants only"
+    evidence = f"Sex: {t.sex.title()}"
+    if p.sex == UNKNOWN:
+        return Verdict(
+            "sex", "Sex", ASK, f"The trial takes {rule}; your sex is not entered.", evidence, rule
+        )
+    ok = p.sex == want
+    return Verdict(
+        "sex",
+        "Sex",
+        MEETS if ok else NOT_MET,
+        f"The trial takes {rule}" + (", like you." if ok else "."),
+        evidence,
+        rule,
+    )
+
+
+def _age(p: Profile, t: Trial) -> Verdict | None:
+    low, high = age_years(t.minimum_age), age_years(t.maximum_age)
+    if low is None and high is None:
+        return None
+    parts = []
+    if low is not None:
+        parts.append(f"at least {t.minimum_age.lower()}")
+    if high is not None:
+        parts.append(f"at most {t.maximum_age.lower()}")
+    rule = "age " + " and ".join(parts)
+    evidence = "; ".join(
+        x
+        for x in (
+            f"Minimum age: {t.minimum_age}" if t.minimum_age else "",
+            f"Maximum age: {t.maximum_age}" if t.maximum_age else "",
+        )
+        if x
+    )
+    if p.age is None:
+        if high is None and (low or 0) <= 18:
+            return None  # every adult meets a plain adult minimum
+        return Verdict(
+            "age", "Age", ASK, f"The trial needs {rule}; your age is not entered.", evidence, rule
+        )
+    ok = (low is None or p.age >= low) and (high is None or p.age <= high)
+    return Verdict(
+        "age",
+        "Age",
+        MEETS if ok else NOT_MET,
+        f"The trial needs {rule}; you are {p.age}.",
+        evidence,
+        rule,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Earlier treatments the spec has no facet for: read from the criteria text, never decisive.
+
+_PRIOR_WORDS = re.compile(
+    r"\b(prior|previous(ly)?|received|receipt|treated with|exposure|exposed|pretreated|"
+    r"progress\w*\s+(on|after|following)|refractory|resistant)\b",
+    re.I,
+)
+_TREATMENTS = {
+    "prior_tdxd": (
+        "trastuzumab deruxtecan (T-DXd)",
+        re.compile(r"trastuzumab[\s-]+deruxtecan|\bT-?DXd\b|DS-?8201|enhertu", re.I),
+    ),
+    "prior_other_adc": (
+        "another antibody-drug conjugate",
+        re.compile(
+            r"antibody[\s-]+drug[\s-]+conjugate|\bADCs?\b|sacituzumab|"
+            r"datopotamab|dato-?dxd|trodelvy|topoisomerase[\s-]+I?\s*"
+            r"inhibitor[\s-]+(payload|based)",
+            re.I,
+        ),
+    ),
+    "prior_immunotherapy": (
+        "immunotherapy",
+        re.compile(
+            r"pembrolizumab|atezolizumab|nivolumab|durvalumab|"
+            r"immune[\s-]+checkpoint|anti-?PD-?L?1|\bPD-?1\b|"
+            r"immunotherapy",
+            re.I,
+        ),
+    ),
+    "prior_parp": (
+        "a PARP inhibitor",
+        re.compile(r"\bPARP\b|olaparib|talazoparib|niraparib|rucaparib", re.I),
+    ),
+    "prior_her2": (
+        "anti-HER2 therapy",
+        re.compile(
+            r"trastuzumab|pertuzumab|tucatinib|lapatinib|neratinib|"
+            r"anti-?HER2|HER2[\s-]+(directed|targeted)|T-?DM1",
+            re.I,
+        ),
+    ),
+}
+
+
+def _history_from_text(p: Profile, criteria: Sequence[Criterion]) -> list[Verdict]:
+    out = []
+    for name, (what, pattern) in _TREATMENTS.items():
+        had = getattr(p, name)
+        for c in criteria:
+            if not (pattern.search(c.text) and _PRIOR_WORDS.search(c.text)):
+                continue
+            if c.side == "exclusion" and had == "yes":
+                out.append(
+                    Verdict(
+                        name,
+                        f"Earlier {what}",
+                        ASK,
+                        f"An exclusion criterion mentions earlier {what}, which you have had. It "
+                        "may rule you out or only set a waiting period: ask.",
+                        c.text,
+                        f"exclusion mentions earlier {what}",
+                    )
+                )
+                break
+            if c.side == "inclusion" and had == "no":
+                out.append(
+                    Verdict(
+                        name,
+                        f"Earlier {what}",
+                        ASK,
+                        f"An inclusion criterion mentions earlier {what}, which you have not had. "
+                        "It may be required for one group only: ask.",
+                        c.text,
+                        f"inclusion mentions earlier {what}",
+                    )
+                )
+                break
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def level_of(verdicts: Iterable[Verdict]) -> str:
+    """Any known contradiction -> likely not eligible; any unknown -> check; else possible."""
+    seen = {v.verdict for v in verdicts}
+    if NOT_MET in seen:
+        return UNLIKELY
+    if ASK in seen:
+        return CHECK
+    return POSSIBLE
+
+
+def verdicts_for(
+    profile: Profile, trial: Trial, facets: TrialFacets, criteria: Sequence[Criterion] | None = None
+) -> tuple[Verdict, ...]:
+    out: list[Verdict] = []
+    for name, rule in FACET_RULES:
+        verdict = rule(profile, getattr(facets, name))
+        if verdict is not None:
+            out.append(verdict)
+    for rule in (_sex, _age):
+        verdict = rule(profile, trial)
+        if verdict is not None:
+            out.append(verdict)
+    if criteria is None:
+        criteria = split_criteria(trial.eligibility_criteria)
+    out.extend(_history_from_text(profile, criteria))
+    order = {NOT_MET: 0, ASK: 1, MEETS: 2}
+    return tuple(sorted(out, key=lambda v: order[v.verdict]))
+
+
+def match_trial(
+    profile: Profile,
+    trial: Trial,
+    facets: TrialFacets | None = None,
+    nearest: Any = None,
+    unit: str = "mi",
+    location_known: bool = False,
+) -> TrialMatch:
+    from .questions import trial_questions
+
+    facets = facets or classify_trial(trial)
+    criteria = split_criteria(trial.eligibility_criteria)
+    verdicts = verdicts_for(profile, trial, facets, criteria)
+    return TrialMatch(
+        trial=trial,
+        facets=facets,
+        verdicts=verdicts,
+        level=level_of(verdicts),
+        questions=tuple(
+            trial_questions(
+                trial, facets, criteria, nearest, unit, location_known or nearest is not None
+            )
+        ),
+        nearest=nearest,
+    )
+
+
+def _phase_rank(trial: Trial) -> float:
+    ranks = {"EARLY_PHASE1": 0.5, "PHASE1": 1, "PHASE2": 2, "PHASE3": 3, "PHASE4": 4}
+    return max((ranks.get(p, 0) for p in trial.phases), default=0)
+
+
+def sort_key(m: TrialMatch) -> tuple:
+    """Possible matches first; then nearest recruiting site; then later phase; then newest."""
+    distance = getattr(m.nearest, "distance", None)
+    return (
+        LEVELS.index(m.level),
+        distance if distance is not None else float("inf"),
+        -_phase_rank(m.trial),
+        "".join(chr(0x10FFFF - ord(c)) for c in m.trial.last_update),  # newest first
+        m.trial.nct_id,
+    )
+
+
+def match_all(
+    profile: Profile,
+    trials: Iterable[Trial],
+    facets: Mapping[str, TrialFacets] | None = None,
+    nearest: Mapping[str, Any] | None = None,
+    unit: str = "mi",
+    location_known: bool = False,
+) -> list[TrialMatch]:
+    """Match every trial and sort them as a patient would expect.
+
+    `nearest` maps NCT id -> nearest recruiting site (geo.SiteDistance); `location_known` says a
+    place was given, so a trial with no nearby recruiting site can say so.
+    """
+    facets = facets or {}
+    nearest = nearest or {}
+    matches = [
+        match_trial(profile, t, facets.get(t.nct_id), nearest.get(t.nct_id), unit, location_known)
+        for t in trials
+    ]
+    return sorted(matches, key=sort_key)
