@@ -31,8 +31,8 @@ def test_lists_recruiting_trials_with_source_line():
         at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert f"The registry reports {len(studies)} studies" in at.info[0].value
-    assert len(at.dataframe) == 1
-    assert len(at.dataframe[0].value) == len(studies)
+    assert at.metric[0].value == str(len(studies))  # every recruiting study was read
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == int(at.metric[1].value)
 
 
 def test_registry_down_without_cache_shows_an_error_not_a_traceback():

@@ -350,3 +350,22 @@ def test_source_line_names_registry_and_date():
         "The registry reports 5 studies; 3 fetched, live from the registry at 2026-11-25 09:30 UTC."
     )
     assert json.dumps(r.params) == "{}"
+
+
+def test_offline_answers_from_cache_only(settings):
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged(real_studies()[:12], 10))
+        c = RegistryClient(settings)
+        online = c.fetch()
+        result = c.fetch(offline=True)
+        assert len(rsps.calls) == 2  # the offline fetch sent nothing
+        c.close()
+    assert result.source == "cache"
+    assert result.studies == online.studies
+
+
+def test_offline_without_cache_says_so(client):
+    with responses.RequestsMock() as rsps, pytest.raises(RegistryUnreachable) as err:
+        client.fetch(offline=True)
+    assert len(rsps.calls) == 0
+    assert "cannot be answered offline" in str(err.value)

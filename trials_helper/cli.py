@@ -7,6 +7,7 @@ Messages go to stderr; data goes to the output file or stdout.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,23 @@ from . import __version__
 from .errors import TrialsHelperError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
+CATEGORIES = (
+    "endocrine",
+    "cdk46",
+    "pi3k_akt_mtor",
+    "her2_directed",
+    "parp",
+    "adc",
+    "immunotherapy",
+    "chemotherapy",
+    "other_targeted",
+    "radiation",
+    "surgery",
+    "bone_modifying",
+    "supportive",
+    "other",
+)
 
 
 def _status_values(text: str) -> tuple[str, ...]:
@@ -82,6 +100,170 @@ def cmd_facets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _location(args: argparse.Namespace):
+    """LocationFilter from --near/--radius/--unit/--country/--state, or None."""
+    from .geo import LocationFilter, geocode
+
+    if not (args.near or args.country or args.state):
+        return None
+    origin = geocode(args.near) if args.near else None
+    radius = None if args.radius in (None, 0) else args.radius
+    if origin is None:
+        radius = None
+    return LocationFilter(
+        origin=origin,
+        radius=radius,
+        unit=args.unit,
+        country=args.country,
+        state=args.state,
+        include_without_coordinates=args.include_no_coordinates,
+    )
+
+
+def _profile(args: argparse.Namespace):
+    from .profile import CHOICES, Profile
+
+    base = Profile.load(args.profile).__dict__ if args.profile else {}
+    flags = {
+        name: getattr(args, name)
+        for name in [*CHOICES, "age"]
+        if getattr(args, name, None) is not None
+    }
+    return Profile.from_dict({**base, **flags})
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .client import RegistryClient, SearchQuery
+    from .config import load_settings
+    from .export import csv_bytes, markdown_table, query_url, sidecar, sidecar_path, trial_row
+    from .geo import geo_filter_param, site_rows
+    from .search import SearchOptions, analyse, select
+    from .source import get_studies
+
+    profile = _profile(args)
+    location = _location(args)
+    geo = None
+    if location is not None and location.origin is not None and location.radius:
+        geo = geo_filter_param(location.origin, location.radius, location.unit)
+    query = SearchQuery(statuses=args.status, extra_terms=args.terms or "", geo=geo)
+    settings = load_settings()
+    client = RegistryClient(settings)
+    result = get_studies(
+        client,
+        query,
+        snapshot=args.from_snapshot or "",
+        refresh=args.refresh,
+        offline=args.offline,
+        max_studies=args.max,
+        progress=_print_progress,
+    )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    options = SearchOptions(
+        phases=tuple(args.phase or ()),
+        categories=tuple(args.category or ()),
+        metastatic_only=not args.all_stages,
+        statuses=args.status if result.source == "snapshot" else (),
+    )
+    outcome = select(analyse(result.studies), profile, location, options)
+    unit = location.unit if location else "mi"
+    qurl = query_url(result.url, result.params)
+    located = outcome.located
+    rows = [
+        trial_row(m, unit=unit, data_retrieved=result.data_date(), query=qurl)
+        for m in outcome.matches
+    ]
+    meta = {
+        "data_retrieved": result.data_date(),
+        "source": result.source,
+        "registry_total": result.total_count,
+        "fetched": result.fetched,
+        "complete": result.complete,
+        "query_url": qurl,
+        "params": result.params,
+        "profile": profile.known(),
+        "location": {
+            "near": args.near,
+            "radius": location.radius if location else None,
+            "unit": unit,
+            "country": args.country,
+            "state": args.state,
+        },
+        "filters": {
+            "phases": options.phases,
+            "categories": options.categories,
+            "metastatic_only": options.metastatic_only,
+        },
+        "rows": len(rows),
+    }
+    if args.format == "csv":
+        data = csv_bytes(rows)
+    elif args.format == "json":
+        data = json.dumps({"meta": meta, "trials": rows}, indent=2, ensure_ascii=False).encode(
+            "utf-8"
+        )
+    else:
+        cols = (
+            "nct_id",
+            "brief_title",
+            "match_level",
+            "main_category",
+            "phases",
+            "nearest_site",
+            "nearest_distance",
+            "distance_unit",
+        )
+        header = (
+            f"# Metastatic breast cancer trials\n\n{result.source_line()}\n\n"
+            f"Profile: {profile.subtype_label}. Query: `{qurl}`\n\n"
+            "Not medical advice: discuss every trial with your oncologist.\n\n"
+        )
+        data = (header + markdown_table(rows, cols)).encode("utf-8")
+    if args.out and args.out != "-":
+        out = Path(args.out)
+        out.write_bytes(data)
+        sidecar_path(out).write_text(sidecar(meta), encoding="utf-8")
+        print(
+            f"Wrote {len(rows)} trials to {out} (query recorded in {sidecar_path(out).name}).",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    if args.sites_out:
+        frame = site_rows(
+            [located.get(m.trial.nct_id, m.trial) for m in outcome.matches],
+            location.origin if location else None,
+            unit,
+        )
+        frame.to_csv(args.sites_out, index=False, encoding="utf-8-sig")
+        print(f"Wrote {len(frame)} sites to {args.sites_out}.", file=sys.stderr)
+    print(result.source_line(), file=sys.stderr)
+    if outcome.left_out:
+        print(outcome.left_out_text(), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .export import diff_exports, read_export
+
+    d = diff_exports(read_export(Path(args.old)), read_export(Path(args.new)))
+    sys.stdout.write(d.text())
+    return EXIT_OK
+
+
+def _add_profile_flags(p: argparse.ArgumentParser) -> None:
+    from .profile import CHOICES, LABELS
+
+    group = p.add_argument_group("profile (every field may be left out = unknown)")
+    group.add_argument("--profile", help="TOML or JSON file with profile fields; flags override")
+    for name, choices in CHOICES.items():
+        group.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, choices=choices, help=LABELS[name]
+        )
+    group.add_argument("--age", type=int, help="age in years")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trials-helper",
@@ -114,6 +296,72 @@ def build_parser() -> argparse.ArgumentParser:
     facets.add_argument("files", nargs="+", help="API v2 JSON: a study, a list, or a page")
     facets.add_argument("--out", help="CSV file to write (default: stdout)")
     facets.set_defaults(func=cmd_facets)
+
+    search = sub.add_parser(
+        "search",
+        help="find trials for a profile and write CSV / JSON / Markdown",
+        description="Search recruiting metastatic breast cancer trials for a profile. Writes "
+        "one row per trial (columns documented in docs/export.md).",
+    )
+    _add_profile_flags(search)
+    where = search.add_argument_group("location")
+    where.add_argument("--near", help="ZIP code, city (e.g. 'Boston, MA') or 'lat,lon'")
+    where.add_argument(
+        "--radius",
+        type=float,
+        default=None,
+        help="distance limit from --near (default: any distance)",
+    )
+    where.add_argument("--unit", choices=("mi", "km"), default="mi")
+    where.add_argument("--country", help="keep trials recruiting in this country")
+    where.add_argument("--state", help="keep trials recruiting in this state or region")
+    where.add_argument(
+        "--include-no-coordinates",
+        action="store_true",
+        help="keep trials whose sites have no coordinates (labelled)",
+    )
+    filt = search.add_argument_group("filters")
+    filt.add_argument(
+        "--status",
+        type=_status_values,
+        default=("RECRUITING",),
+        help="recruiting (default) or recruiting,not_yet_recruiting",
+    )
+    filt.add_argument(
+        "--phase", action="append", choices=PHASES, help="keep only these phases (repeatable)"
+    )
+    filt.add_argument(
+        "--category",
+        action="append",
+        choices=CATEGORIES,
+        help="keep trials giving this kind of treatment (repeatable)",
+    )
+    filt.add_argument(
+        "--all-stages", action="store_true", help="also list studies that read as early-stage only"
+    )
+    filt.add_argument("--terms", help="extra search words sent to the registry")
+    data = search.add_argument_group("data")
+    data.add_argument(
+        "--from",
+        dest="from_snapshot",
+        metavar="SNAPSHOT",
+        help="answer from a snapshot written by `trials-helper fetch`",
+    )
+    data.add_argument("--offline", action="store_true", help="answer from the cache only")
+    data.add_argument("--refresh", action="store_true", help="ignore the cache")
+    data.add_argument("--max", type=int, help="stop after this many studies (says so)")
+    out = search.add_argument_group("output")
+    out.add_argument("--format", choices=("csv", "json", "markdown"), default="csv")
+    out.add_argument(
+        "--out", help="file to write (default: stdout); a sidecar FILE.query.json records the query"
+    )
+    out.add_argument("--sites-out", help="also write one row per site to this CSV")
+    search.set_defaults(func=cmd_search)
+
+    diff = sub.add_parser("diff", help="compare two CSV exports: added, removed, changed")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(func=cmd_diff)
     return parser
 
 

@@ -16,6 +16,7 @@ def get_studies(
     *,
     snapshot: str = "",
     refresh: bool = False,
+    offline: bool = False,
     max_studies: int | None = None,
     progress: ProgressFn | None = None,
 ) -> FetchResult:
@@ -23,4 +24,6 @@ def get_studies(
     path = snapshot or client.settings.snapshot
     if path:
         return load_snapshot(path)
-    return client.fetch(query, max_studies=max_studies, refresh=refresh, progress=progress)
+    return client.fetch(
+        query, max_studies=max_studies, refresh=refresh, offline=offline, progress=progress
+    )

@@ -1,0 +1,366 @@
+"""What the app draws: one function per part of the page, each taking plain package objects.
+
+No decisions are made here: levels, reasons, groups, questions and export rows all come from
+`trials_helper`. Registry text is shown with `st.text` / escaped Markdown, never as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from trials_helper.client import FetchResult
+from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
+from trials_helper.geo import site_rows
+from trials_helper.group import TrialGroup
+from trials_helper.guidance import CategoryGuidance, load_guidance, source_label
+from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
+from trials_helper.profile import Profile
+from trials_helper.search import SearchOutcome
+from trials_helper.sheet import DISCLAIMER, SheetData, html_page, markdown, relevant_questions
+
+LEVEL_BADGE = {
+    POSSIBLE: ":green-badge[possible match]",
+    CHECK: ":orange-badge[check with your oncologist]",
+    UNLIKELY: ":red-badge[likely not eligible]",
+}
+VERDICT_ICON = {MEETS: "✅", ASK: "❓", NOT_MET: "❌"}
+
+
+def md(text: str) -> str:
+    """Registry text as inert Markdown: no links, HTML, emphasis or headings from the source."""
+    text = " ".join(str(text).split())
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_{}\[\]()#+!|~:$])", r"\\\1", text)
+
+
+def mark_key(nct_id: str) -> str:
+    return f"mark_{nct_id}"
+
+
+def marked(outcome: SearchOutcome) -> list[TrialMatch]:
+    return [m for m in outcome.matches if st.session_state.get(mark_key(m.trial.nct_id))]
+
+
+def data_banner(result: FetchResult, cache_note: str) -> None:
+    if result.stale:
+        st.warning(
+            "ClinicalTrials.gov could not be reached, so these are saved results. "
+            + result.source_line(),
+            icon="⚠️",
+        )
+    elif result.source == "snapshot":
+        st.info(result.source_line(), icon="🗂️")
+    else:
+        st.info(result.source_line(), icon="🗓️")
+    if cache_note:
+        st.caption(cache_note)
+
+
+def summary(result: FetchResult, outcome: SearchOutcome) -> None:
+    counts = outcome.counts_by_level()
+    cols = st.columns(4)
+    cols[0].metric("Trials found", outcome.total)
+    cols[1].metric("After your filters", len(outcome.matches))
+    cols[2].metric("Possible matches", counts[POSSIBLE])
+    cols[3].metric("To check with your oncologist", counts[CHECK])
+    line = (
+        f"Data as of **{result.data_date()}** "
+        f"({'saved copy' if result.from_cache else result.source})."
+    )
+    if outcome.left_out:
+        line += " " + outcome.left_out_text()
+    st.caption(line)
+
+
+def guidance_box(cg: CategoryGuidance, key: str) -> None:
+    with st.expander(f"What the source documents say about {cg.title.lower()}", expanded=False):
+        st.markdown(cg.description)
+        if cg.usually_for:
+            st.markdown(f"**Usually for:** {cg.usually_for}")
+        if cg.aims:
+            st.markdown(f"**Aims:** {cg.aims}")
+        if cg.side_effects:
+            st.markdown("**Side effects to ask about:** " + ", ".join(cg.side_effects))
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Possible benefits**")
+            for p in cg.pros:
+                st.markdown(
+                    f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
+                    unsafe_allow_html=True,
+                )
+        with right:
+            st.markdown("**Possible drawbacks**")
+            for p in cg.cons:
+                st.markdown(
+                    f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
+                    unsafe_allow_html=True,
+                )
+        if cg.examples:
+            st.caption("Examples named in the documents: " + ", ".join(cg.examples))
+        st.caption("Sources: " + "; ".join(map(source_label, cg.sources)))
+
+
+def trial_card(m: TrialMatch, unit: str) -> None:
+    t = m.trial
+    guidance = load_guidance()
+    with st.container(border=True):
+        st.markdown(f"#### [{md(t.title)}]({t.url})")
+        st.markdown(
+            f"{LEVEL_BADGE[m.level]} &nbsp; **{t.nct_id}** · {md(t.phase_label)} · "
+            f"{md(t.sponsor or 'sponsor not given')} · last updated "
+            f"{md(t.last_update or 'unknown')}"
+        )
+        others = [guidance.category(c).title for c in m.categories[1:]]
+        if others:
+            st.caption("Also gives: " + ", ".join(others))
+        nearest = m.nearest
+        site = getattr(nearest, "site", None)
+        if site is not None:
+            dist = getattr(nearest, "distance", None)
+            where = f"{md(site.facility)}, {md(site.place)}"
+            dist_text = f" — **{dist:,.0f} {unit}**" if dist is not None else ""
+            inferred = (
+                " (site status not given; the trial is recruiting)"
+                if getattr(nearest, "status_inferred", False)
+                else ""
+            )
+            st.markdown(f"📍 Nearest recruiting site: {where}{dist_text}{inferred}")
+            contacts = [c.label() for c in site.contacts] or [c.label() for c in t.central_contacts]
+            if contacts:
+                st.markdown("☎️ " + md("; ".join(contacts[:2])))
+        elif t.central_contacts:
+            st.markdown(
+                "☎️ Trial contact: " + md("; ".join(c.label() for c in t.central_contacts[:2]))
+            )
+        st.checkbox("Add to my discussion sheet", key=mark_key(t.nct_id))
+        with st.expander(f"Why: {m.summary()}"):
+            for v in m.verdicts:
+                st.markdown(f"{VERDICT_ICON[v.verdict]} **{md(v.label)}** — {md(v.reason)}")
+                if v.evidence:
+                    st.caption("Trial's words: " + md(v.evidence))
+            if not m.verdicts:
+                st.write(
+                    "The trial states no rule on the facts this helper reads. "
+                    "Ask the trial team about the full criteria."
+                )
+        if m.questions:
+            with st.expander("Questions to ask about this trial"):
+                for q in m.questions:
+                    st.markdown(f"- {md(q)}")
+
+
+def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
+    if not groups:
+        st.info(
+            "No trials match these filters. Try a larger distance, fewer filters, or "
+            "include trials not yet recruiting."
+        )
+        return
+    for g in groups:
+        st.subheader(f"{g.title}")
+        st.caption(g.headline())
+        guidance_box(g.guidance, key=g.category)
+        for m in g.matches:
+            trial_card(m, unit)
+
+
+def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
+    items = [outcome.located.get(m.trial.nct_id, m.trial) for m in outcome.matches]
+    frame = site_rows(items, origin, unit) if items else pd.DataFrame()
+    if frame.empty:
+        st.info("No site locations to show for these trials.")
+        return
+    recruiting = frame[frame["is_recruiting"] & frame["lat"].notna()].copy()
+    if recruiting.empty:
+        st.info("None of these trials lists a recruiting site with a map location.")
+        return
+    recruiting["distance_text"] = recruiting["distance"].map(
+        lambda d: "" if pd.isna(d) else f"{d:,.0f} {unit}"
+    )
+    layers = [
+        pdk.Layer(
+            "ScatterplotLayer",
+            data=recruiting,
+            get_position="[lon, lat]",
+            get_radius=6000,
+            radius_min_pixels=4,
+            get_fill_color=[200, 30, 90, 180],
+            pickable=True,
+        )
+    ]
+    center_lat, center_lon, zoom = recruiting["lat"].mean(), recruiting["lon"].mean(), 2.5
+    if origin is not None:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                data=pd.DataFrame(
+                    [
+                        {
+                            "lat": origin.lat,
+                            "lon": origin.lon,
+                            "facility": "You",
+                            "nct_id": "",
+                            "distance_text": origin.label,
+                        }
+                    ]
+                ),
+                get_position="[lon, lat]",
+                get_radius=9000,
+                radius_min_pixels=7,
+                get_fill_color=[20, 90, 220, 230],
+                pickable=True,
+            )
+        )
+        center_lat, center_lon, zoom = origin.lat, origin.lon, 5
+    st.pydeck_chart(
+        pdk.Deck(
+            layers=layers,
+            map_style=None,
+            initial_view_state=pdk.ViewState(latitude=center_lat, longitude=center_lon, zoom=zoom),
+            tooltip={"text": "{facility}\n{nct_id}\n{distance_text}"},
+        ),
+        key="site_map",
+    )
+    st.caption(
+        f"{len(recruiting)} recruiting sites of {recruiting['nct_id'].nunique()} trials"
+        + ("; the blue dot is the place you entered." if origin is not None else ".")
+    )
+
+
+def export_rows(outcome: SearchOutcome, result: FetchResult, unit: str) -> list[dict]:
+    q = query_url(result.url, result.params)
+    return [
+        trial_row(m, unit=unit, data_retrieved=result.data_date(), query=q) for m in outcome.matches
+    ]
+
+
+def table_view(rows: list[dict]) -> None:
+    if not rows:
+        st.info("No trials to list.")
+        return
+    frame = pd.DataFrame(rows, columns=COLUMN_NAMES)
+    shown = frame[
+        [
+            "nct_id",
+            "url",
+            "brief_title",
+            "match_level",
+            "main_category",
+            "phases",
+            "nearest_site",
+            "nearest_city",
+            "nearest_distance",
+            "distance_unit",
+            "recruiting_sites",
+            "last_update",
+        ]
+    ].copy()
+    shown["nearest_distance"] = pd.to_numeric(shown["nearest_distance"], errors="coerce")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="trial_table",
+        column_config={
+            "url": st.column_config.LinkColumn("Registry page", display_text="Open"),
+            "nearest_distance": st.column_config.NumberColumn("Distance", format="%.0f"),
+        },
+    )
+
+
+def discussion_panel(
+    profile: Profile,
+    outcome: SearchOutcome,
+    result: FetchResult,
+    rows: list[dict],
+    place: str,
+    unit: str,
+) -> None:
+    g = load_guidance()
+    chosen = marked(outcome)
+    st.markdown(f"_{DISCLAIMER}_")
+    st.subheader("Clinical trials: what the documents say")
+    for title, points in (
+        ("Why people consider them", g.trials_why),
+        ("Possible benefits", g.trials_pros),
+        ("Possible drawbacks", g.trials_cons),
+        ("When to bring them up", g.trials_when),
+    ):
+        if points:
+            st.markdown(f"**{title}**")
+            for p in points:
+                st.markdown(
+                    f"- {p.text} <small>({'; '.join(map(source_label, p.sources))})</small>",
+                    unsafe_allow_html=True,
+                )
+    st.subheader("Questions to ask your care team")
+    for q in relevant_questions(profile, chosen, g):
+        st.markdown(
+            f"- {q.text} <small>({'; '.join(map(source_label, q.sources))})</small>",
+            unsafe_allow_html=True,
+        )
+    st.subheader("Your marked trials")
+    if not chosen:
+        st.caption(
+            "Tick 'Add to my discussion sheet' on a trial card to list it here and in the sheet."
+        )
+    for m in chosen:
+        st.markdown(f"**{md(m.trial.title)}** ({m.trial.nct_id}) — {m.level}")
+        for q in m.questions:
+            st.markdown(f"- {md(q)}")
+    sheet = SheetData(
+        profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
+    )
+    st.subheader("Downloads")
+    cols = st.columns(3)
+    cols[0].download_button(
+        "Discussion sheet (printable HTML)",
+        html_page(sheet, g),
+        file_name="trial-discussion-sheet.html",
+        mime="text/html",
+        key="dl_sheet_html",
+        on_click="ignore",
+    )
+    cols[1].download_button(
+        "Discussion sheet (Markdown)",
+        markdown(sheet, g),
+        file_name="trial-discussion-sheet.md",
+        mime="text/markdown",
+        key="dl_sheet_md",
+        on_click="ignore",
+    )
+    cols[2].download_button(
+        "Trials list (CSV)",
+        csv_bytes(rows),
+        file_name="mbc-trials.csv",
+        mime="text/csv",
+        key="dl_csv",
+        on_click="ignore",
+    )
+
+
+def about() -> None:
+    st.markdown(
+        "- **Not medical advice.** This helper reads public registry records to help you "
+        "prepare questions. It does not say which treatment to take; only your care team and "
+        "the trial team can say whether a trial fits you.\n"
+        "- **Registry data may lag.** Sponsors update ClinicalTrials.gov on their own schedule: "
+        "a site listed as recruiting may have closed, and new sites may be missing. The data "
+        "date is shown above the results.\n"
+        "- **How matching works.** Each trial's eligibility text is split into inclusion and "
+        "exclusion criteria and read for the facts in your profile (hormone receptors, HER2, "
+        "BRCA, PD-L1, earlier treatments, brain metastases, menopause, age, sex). Each rule "
+        "gets a verdict — meets, does not meet, or unknown (ask) — with the trial's own words. "
+        "Anything you left as unknown never hides a trial. A trial is 'likely not eligible' "
+        "only when a fact you gave contradicts a rule the text states; automatic reading can "
+        "miss or misread criteria, so check every trial with the trial team.\n"
+        "- **Distances** are straight-line distances to the nearest site whose own status is "
+        "recruiting; sites that are closed or not yet open are never counted as nearest.\n"
+        "- **Guidance** next to each group paraphrases five source documents and names the "
+        "document for each line."
+    )
