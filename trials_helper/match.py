@@ -437,11 +437,29 @@ _TREATMENTS = {
 }
 
 
+# Cheap substrings that must appear before the patterns above are tried.
+_TREATMENT_KEYS = {
+    "prior_tdxd": ("deruxtecan", "dxd", "8201", "enhertu"),
+    "prior_other_adc": ("conjugate", "adc", "sacituzumab", "datopotamab", "dato", "trodelvy",
+                        "topoisomerase"),
+    "prior_immunotherapy": ("mab", "checkpoint", "pd-", "pd1", "pdl1", "immunotherapy"),
+    "prior_parp": ("parp", "olaparib", "talazoparib", "niraparib", "rucaparib"),
+    "prior_her2": ("trastuzumab", "pertuzumab", "tucatinib", "lapatinib", "neratinib", "her2",
+                   "t-dm1", "tdm1"),
+}
+
+
 def _history_from_text(p: Profile, criteria: Sequence[Criterion]) -> list[Verdict]:
     out = []
     for name, (what, pattern) in _TREATMENTS.items():
         had = getattr(p, name)
+        if had not in ("yes", "no"):
+            continue  # nothing to hold the text against
+        wanted_side = "exclusion" if had == "yes" else "inclusion"
+        keys = _TREATMENT_KEYS[name]
         for c in criteria:
+            if c.side != wanted_side or not any(k in c.text.lower() for k in keys):
+                continue
             if not (pattern.search(c.text) and _PRIOR_WORDS.search(c.text)):
                 continue
             if c.side == "exclusion" and had == "yes":
