@@ -24,28 +24,39 @@ from trials_helper.config import load_settings  # noqa: E402
 LATENCY = 0.3
 
 
-def run(server: RegistryStandIn, *, page_size: int, fields: tuple[str, ...],
-        everything: bool = False) -> str:
+def run(
+    server: RegistryStandIn, *, page_size: int, fields: tuple[str, ...], everything: bool = False
+) -> str:
     server.reset_counters()
     with tempfile.TemporaryDirectory() as cache:
-        settings = load_settings({}, api_url=server.api_url, cache_dir=cache, page_size=page_size,
-                                 retries=0)
+        settings = load_settings(
+            {}, api_url=server.api_url, cache_dir=cache, page_size=page_size, retries=0
+        )
         client = RegistryClient(settings)
         start = time.perf_counter()
-        query = (SearchQuery(condition="", terms="", statuses=(), fields=fields) if everything
-                 else SearchQuery(fields=fields))
+        query = (
+            SearchQuery(condition="", terms="", statuses=(), fields=fields)
+            if everything
+            else SearchQuery(fields=fields)
+        )
         result = client.fetch(query)
         elapsed = time.perf_counter() - start
         client.close()
-    label = (f"{'all 64 records' if everything else 'recruiting MBC'}: pageSize={page_size}, "
-             f"fields={'app list' if fields else 'all'}")
-    return (f"{label:<52} studies={result.fetched:>3} requests={server.request_count:>3} "
-            f"bytes={server.bytes_sent:>9,} time={elapsed:5.2f}s")
+    label = (
+        f"{'all 64 records' if everything else 'recruiting MBC'}: pageSize={page_size}, "
+        f"fields={'app list' if fields else 'all'}"
+    )
+    return (
+        f"{label:<52} studies={result.fetched:>3} requests={server.request_count:>3} "
+        f"bytes={server.bytes_sent:>9,} time={elapsed:5.2f}s"
+    )
 
 
 def main() -> int:
-    print(f"stand-in latency {LATENCY * 1000:.0f} ms/request; Python {platform.python_version()}"
-          f" on {platform.machine()}")
+    print(
+        f"stand-in latency {LATENCY * 1000:.0f} ms/request; Python {platform.python_version()}"
+        f" on {platform.machine()}"
+    )
     with RegistryStandIn(latency=LATENCY) as server:
         print(run(server, page_size=1000, fields=FIELDS))
         print(run(server, page_size=10, fields=()))

@@ -31,8 +31,15 @@ from trials_helper.match import match_all  # noqa: E402
 from trials_helper.profile import Profile  # noqa: E402
 from trials_helper.search import SearchOptions, analyse, select  # noqa: E402
 
-PROFILE = Profile(hr="positive", her2="zero", prior_endocrine="yes", prior_cdk46="yes",
-                  chemo_lines="0", brain="none", menopause="post")
+PROFILE = Profile(
+    hr="positive",
+    her2="zero",
+    prior_endocrine="yes",
+    prior_cdk46="yes",
+    chemo_lines="0",
+    brain="none",
+    menopause="post",
+)
 
 
 def best(fn, n: int = 3) -> float:
@@ -56,8 +63,10 @@ def main() -> int:
             assert result.source == "cache"
             select(analyse(result.studies), PROFILE)
 
-        print(f"warm start (cache -> grouped result, {len(SearchQuery().statuses)} status, "
-              f"recorded set): {best(warm) * 1000:.0f} ms")
+        print(
+            f"warm start (cache -> grouped result, {len(SearchQuery().statuses)} status, "
+            f"recorded set): {best(warm) * 1000:.0f} ms"
+        )
 
     pool = studies(1000)
     t_analyse = best(lambda: analyse(pool), 1)
@@ -65,10 +74,10 @@ def main() -> int:
     trials = [a.trial for a in analysed]
     facets = {a.trial.nct_id: a.facets for a in analysed}
     t_match = best(lambda: match_all(PROFILE, trials, facets))
-    t_filter = best(lambda: select(analysed, PROFILE, None,
-                                   SearchOptions(metastatic_only=False)))
-    print(f"parse + classify {len(pool)} studies: {t_analyse:.2f} s "
-          f"({len(analysed)} distinct trials)")
+    t_filter = best(lambda: select(analysed, PROFILE, None, SearchOptions(metastatic_only=False)))
+    print(
+        f"parse + classify {len(pool)} studies: {t_analyse:.2f} s ({len(analysed)} distinct trials)"
+    )
     print(f"match {len(trials)} trials against one profile: {t_match * 1000:.0f} ms")
     print(f"filter change (select on {len(analysed)} analysed trials): {t_filter * 1000:.0f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

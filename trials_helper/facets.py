@@ -132,6 +132,29 @@ _NEG_BEFORE = rx(
 )
 
 
+@lru_cache(maxsize=65536)
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+# Fast literal pre-checks on lower-cased text: a text that fails one cannot match the
+# case-insensitive patterns of that facet, so most criteria skip them entirely.
+_PRE_META = re.compile(
+    r"metasta|advanced|unresectable|inoperable|stage|\bm1\b|mbc|\babc\b|"
+    r"recurren|relapse|curative|solid tumo"
+)
+_PRE_HR = re.compile(
+    r"\b(?:hr|er|pr|pgr|tn|tnbc)\b|hormone|estrogen|oestrogen|triple|luminal|"
+    r"endocrine"
+)
+_PRE_MARKER = re.compile(
+    r"pik3ca|esr1|akt1|pten|trop|androgen|\bar\b|hla|ny-eso|notch|uptake|"
+    r"grpr|fgfr|ntrk|fusion|idh1|her3|ccne1|defect|mutation|alteration|"
+    r"cldn|folr1|nectin|b7-h"
+)
+_PRE_BRAIN = re.compile(r"brain|cns|central nervous|intracranial|cerebral")
+
+
 def negated(text: str, start: int) -> bool:
     """Is the match at `start` negated by a nearby word before it in the same clause?"""
     return bool(_NEG_BEFORE.search(text[max(0, start - 60) : start]))
@@ -222,6 +245,8 @@ def _admits_metastatic(t: _Text) -> Facet:
             )
     positive = None
     for text in (t.title, *t.inclusion):
+        if not _PRE_META.search(_lower(text)):
+            continue
         for m in _META.finditer(text):
             if not negated(text, m.start()):
                 positive = text
@@ -305,7 +330,7 @@ _HR_HINT = re.compile(
 
 def _hr(t: _Text) -> Facet:
     name = "hr"
-    texts = tuple(x for x in (t.title, *t.inclusion) if _HR_HINT.search(x))
+    texts = tuple(x for x in (t.title, *t.inclusion) if _PRE_HR.search(_lower(x)))
     pos = neg = None
     for text in texts:
         for m in _HR_POS.finditer(text):
@@ -375,8 +400,7 @@ def _her2(t: _Text) -> Facet:
     pos = neg = low = None
     for text in (t.title, *t.inclusion):
         if not (
-            "HER" in text
-            or "her" in text.lower()
+            "her" in _lower(text)
             or "TNBC" in text
             or "riple" in text
             or "IHC" in text
@@ -518,6 +542,8 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
     found: list[str] = []
     evidence = ""
     for text in (t.title, *t.inclusion):
+        if not _PRE_MARKER.search(_lower(text)):
+            continue
         if re.search(
             r"oncotype|mammaprint|recurrence score|regardless|irrespective|"
             r"wild[\s-]*type|not required|unknown",
@@ -581,7 +607,7 @@ _ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
 
 
 def _mentions(name: str, sentence: str) -> bool:
-    lower = sentence.lower()
+    lower = _lower(sentence)
     return (
         any(k in lower for k in _KEYS[name])
         or any(k in lower for k in _SYSTEMIC_KEYS)
@@ -766,6 +792,8 @@ def _prior(t: _Text, name: str, breast: bool) -> Facet:
     ):
         required = t.title
     for text in t.inclusion:
+        if not _mentions(name, text):
+            continue
         for sentence in sentences(text):
             verdict = _prior_in_inclusion(name, sentence)
             if verdict == "required":
@@ -773,7 +801,7 @@ def _prior(t: _Text, name: str, breast: bool) -> Facet:
             elif verdict == "excluded":
                 excluded = excluded or text
     for text in t.exclusion:
-        if any(_prior_in_exclusion(name, x) for x in sentences(text)):
+        if _mentions(name, text) and any(_prior_in_exclusion(name, x) for x in sentences(text)):
             excluded = excluded or text
     if required and excluded:
         return _f(
@@ -853,6 +881,8 @@ def _brain(t: _Text) -> Facet:
     title_brain = re.search(r"brain metasta|CNS metasta|leptomening", t.title, re.I)
     allowance = None
     for text in t.inclusion:
+        if not _PRE_BRAIN.search(_lower(text)):
+            continue
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
@@ -904,6 +934,8 @@ def _brain(t: _Text) -> Facet:
                 )
     kinds: dict[str, str] = {}
     for text in t.exclusion:
+        if not _PRE_BRAIN.search(_lower(text)):
+            continue
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
