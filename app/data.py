@@ -13,6 +13,7 @@ import streamlit as st
 
 from trials_helper.client import FetchResult, RegistryClient, SearchQuery
 from trials_helper.config import load_settings
+from trials_helper.errors import TrialsHelperError
 from trials_helper.search import Analysed, analyse
 from trials_helper.source import get_studies
 
@@ -29,13 +30,33 @@ def client() -> RegistryClient:
     return RegistryClient(load_settings())
 
 
-@st.cache_resource(show_spinner=False, ttl=3600, max_entries=8)
-def load(statuses: tuple[str, ...], refresh_nonce: int, _refresh: bool = False) -> Loaded:
-    """All recruiting MBC studies for the statuses, analysed. A new nonce bypasses the cache.
+@st.cache_resource(show_spinner=False, ttl=3600, max_entries=16)
+def load(
+    statuses: tuple[str, ...], geo: str | None, refresh_nonce: int, _refresh: bool = False
+) -> Loaded:
+    """Recruiting MBC studies for the statuses (near a place when `geo` is given), analysed.
 
-    The app fetches the whole set once and filters by place locally, so changing the place or
-    the radius is instant and works offline; the CLI sends filter.geo instead.
+    With a place and a distance the registry is asked with filter.geo, so fewer studies come
+    back; the distance to each recruiting site is still checked locally. A new nonce bypasses
+    the HTTP cache. If the narrower query cannot be answered (offline, nothing cached for it),
+    the full set is used instead and filtered locally, and the app says so.
     """
     c = client()
-    result = get_studies(c, SearchQuery(statuses=statuses), refresh=_refresh)
-    return Loaded(result, tuple(analyse(result.studies)), c.cache_status.note)
+    note = c.cache_status.note
+    try:
+        result = get_studies(c, SearchQuery(statuses=statuses, geo=geo), refresh=_refresh)
+    except TrialsHelperError:
+        if geo is None:
+            raise
+        result = get_studies(c, SearchQuery(statuses=statuses), refresh=False)
+        note = " ".join(
+            x
+            for x in (
+                note,
+                "The search near your place could not be sent to "
+                "the registry, so saved results for all places are "
+                "filtered by distance here.",
+            )
+            if x
+        )
+    return Loaded(result, tuple(analyse(result.studies)), note)

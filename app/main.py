@@ -7,8 +7,17 @@ import streamlit as st
 from app import data, render
 from app.form import read_form
 from trials_helper.errors import TrialsHelperError
+from trials_helper.geo import geo_filter_param
 from trials_helper.search import select
 from trials_helper.sheet import DISCLAIMER
+
+
+def _geo(form) -> str | None:
+    """filter.geo for the registry when a place and a distance are set (CLI and app alike)."""
+    loc = form.location
+    if loc is None or loc.origin is None or loc.radius is None:
+        return None
+    return geo_filter_param(loc.origin, loc.radius, loc.unit)
 
 
 def run() -> None:
@@ -24,7 +33,7 @@ def run() -> None:
     nonce = st.session_state.get("refresh_nonce", 0)
     try:
         with st.spinner("Fetching recruiting trials from ClinicalTrials.gov…"):
-            loaded = data.load(form.options.statuses, nonce, _refresh=form.refresh)
+            loaded = data.load(form.options.statuses, _geo(form), nonce, _refresh=form.refresh)
     except TrialsHelperError as exc:
         st.error(str(exc), icon="🚫")
         render.about()
