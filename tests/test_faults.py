@@ -250,7 +250,7 @@ def test_stopped_registry_falls_back_to_the_stale_cache_with_its_date(server, ma
     assert result.retrieved_at < before  # the date of the cached answer, not now
     assert abs((result.retrieved_at - first.retrieved_at).total_seconds()) < 0.3
     line = result.source_line()
-    assert "could not be reached" in line and f"results as of {first.data_date()}" in line
+    assert "could not be reached" in line and f"results as of {result.data_date()}" in line
     assert_identical(result, server, files)
 
 

@@ -251,7 +251,7 @@ class RegistryClient:
                 url=url,
             )
         from_cache = bool(getattr(response, "from_cache", False))
-        created = getattr(response, "created_at", None) if from_cache else None
+        created = getattr(response, "created_at", None)  # when the answer was received
         retrieved = created or datetime.now(UTC)
         if retrieved.tzinfo is None:
             retrieved = retrieved.replace(tzinfo=UTC)
