@@ -14,25 +14,10 @@ from pathlib import Path
 
 from . import __version__
 from .errors import TrialsHelperError
+from .guidance import CATEGORY_KEYS
+from .search import PHASE_CHOICES
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
-CATEGORIES = (
-    "endocrine",
-    "cdk46",
-    "pi3k_akt_mtor",
-    "her2_directed",
-    "parp",
-    "adc",
-    "immunotherapy",
-    "chemotherapy",
-    "other_targeted",
-    "radiation",
-    "surgery",
-    "bone_modifying",
-    "supportive",
-    "other",
-)
 
 
 def _status_values(text: str) -> tuple[str, ...]:
@@ -328,12 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="recruiting (default) or recruiting,not_yet_recruiting",
     )
     filt.add_argument(
-        "--phase", action="append", choices=PHASES, help="keep only these phases (repeatable)"
+        "--phase",
+        action="append",
+        choices=PHASE_CHOICES,
+        help="keep only these phases (repeatable)",
     )
     filt.add_argument(
         "--category",
         action="append",
-        choices=CATEGORIES,
+        choices=CATEGORY_KEYS,
         help="keep trials giving this kind of treatment (repeatable)",
     )
     filt.add_argument(

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import __version__
+from .facets import FACET_NAMES
 from .geo import recruiting_site_count
 from .match import ASK, NOT_MET, TrialMatch
 
@@ -96,19 +97,7 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
-FACET_COLUMNS = (
-    "admits_metastatic",
-    "hr",
-    "her2",
-    "brca",
-    "pdl1",
-    "biomarkers",
-    "prior_cdk46",
-    "prior_endocrine",
-    "prior_chemo",
-    "brain_mets",
-    "menopause",
-)
+FACET_COLUMNS = tuple(name for name in FACET_NAMES if name != "categories")
 
 
 def safe_cell(value: Any) -> str:
@@ -212,23 +201,6 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMN_
 def csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMN_NAMES) -> bytes:
     """UTF-8 with BOM: what Excel needs to show accents and non-Latin names correctly."""
     return csv_text(rows, columns).encode("utf-8-sig")
-
-
-SITE_COLUMNS = (
-    "nct_id",
-    "title",
-    "facility",
-    "city",
-    "state",
-    "zip",
-    "country",
-    "status",
-    "lat",
-    "lon",
-    "distance",
-    "is_recruiting",
-    "contacts",
-)
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

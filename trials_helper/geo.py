@@ -25,7 +25,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .errors import LocationError
-from .studies import Site, Trial
+from .studies import Site, Trial, sites_frame
 
 EARTH_RADIUS = {"mi": 3958.8, "km": 6371.0}
 RADIUS_CHOICES = (25, 50, 100, 250, 500, None)
@@ -428,31 +428,23 @@ SITE_ROW_COLUMNS = (
 
 
 def site_rows(items, origin: Place | None, unit: str = "mi") -> pd.DataFrame:
-    """One row per site (Trial or LocatedTrial items), ready for a map or a CSV."""
-    rows = []
-    for item in items:
-        t = item.trial if isinstance(item, LocatedTrial) else item
+    """One row per site (Trial or LocatedTrial items), ready for a map or a CSV.
+
+    The parsed site table (`studies.sites_frame`) plus the distance from `origin` and whether
+    the site counts as recruiting under this module's policy.
+    """
+    trials = [item.trial if isinstance(item, LocatedTrial) else item for item in items]
+    frame = sites_frame(trials)
+    distances: list[float | None] = []
+    recruiting: list[bool] = []
+    for t in trials:
         for s in t.sites:
-            d = (
+            distances.append(
                 distance(origin.lat, origin.lon, s.lat, s.lon, unit)
                 if origin is not None and s.has_coordinates
                 else None
             )
-            rows.append(
-                {
-                    "nct_id": t.nct_id,
-                    "title": t.title,
-                    "facility": s.facility,
-                    "city": s.city,
-                    "state": s.state,
-                    "zip": s.zip,
-                    "country": s.country,
-                    "status": s.status,
-                    "lat": s.lat,
-                    "lon": s.lon,
-                    "distance": d,
-                    "is_recruiting": is_recruiting_site(s, t.sites)[0],
-                    "contacts": "; ".join(c.label() for c in s.contacts),
-                }
-            )
-    return pd.DataFrame(rows, columns=list(SITE_ROW_COLUMNS))
+            recruiting.append(is_recruiting_site(s, t.sites)[0])
+    frame["distance"] = pd.Series(distances, dtype="float64")
+    frame["is_recruiting"] = pd.Series(recruiting, dtype="bool")
+    return frame[list(SITE_ROW_COLUMNS)]

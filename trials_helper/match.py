@@ -440,12 +440,27 @@ _TREATMENTS = {
 # Cheap substrings that must appear before the patterns above are tried.
 _TREATMENT_KEYS = {
     "prior_tdxd": ("deruxtecan", "dxd", "8201", "enhertu"),
-    "prior_other_adc": ("conjugate", "adc", "sacituzumab", "datopotamab", "dato", "trodelvy",
-                        "topoisomerase"),
+    "prior_other_adc": (
+        "conjugate",
+        "adc",
+        "sacituzumab",
+        "datopotamab",
+        "dato",
+        "trodelvy",
+        "topoisomerase",
+    ),
     "prior_immunotherapy": ("mab", "checkpoint", "pd-", "pd1", "pdl1", "immunotherapy"),
     "prior_parp": ("parp", "olaparib", "talazoparib", "niraparib", "rucaparib"),
-    "prior_her2": ("trastuzumab", "pertuzumab", "tucatinib", "lapatinib", "neratinib", "her2",
-                   "t-dm1", "tdm1"),
+    "prior_her2": (
+        "trastuzumab",
+        "pertuzumab",
+        "tucatinib",
+        "lapatinib",
+        "neratinib",
+        "her2",
+        "t-dm1",
+        "tdm1",
+    ),
 }
 
 
