@@ -1,0 +1,291 @@
+"""The Streamlit app through AppTest, the registry mocked with real recorded studies."""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import responses
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, load_study
+from tests.registry_fakes import STUDIES_URL, paged, real_studies, serve_pages
+
+APP = str(ROOT / "streamlit_app.py")
+RECRUITING = real_studies("RECRUITING")
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch):
+    import streamlit as st
+
+    monkeypatch.setenv("TRIALS_HELPER_RETRIES", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def registry():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve_pages(rsps, paged(RECRUITING, 1000))
+        yield rsps
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    return at
+
+
+def set_profile(at: AppTest, **fields) -> AppTest:
+    for name, value in fields.items():
+        at.selectbox(key=f"profile_{name}").set_value(value)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def metrics(at: AppTest) -> list[int]:
+    return [int(m.value) for m in at.metric]
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_first_screen_shows_data_date_groups_and_disclaimer(registry):
+    at = start()
+    assert f"The registry reports {len(RECRUITING)} studies" in at.info[0].value
+    assert "live from the registry" in at.info[0].value
+    found, kept, possible, check = metrics(at)
+    assert found == len(RECRUITING) and 0 < kept <= found
+    assert any("not medical advice" in c.value for c in at.caption)
+    titles = [s.value for s in at.subheader]
+    assert "CDK4/6 inhibitors" in titles and "Hormone (endocrine) therapy" in titles
+    assert any(
+        "Left out:" in c.value and "not for metastatic disease" in c.value for c in at.caption
+    )
+
+
+def test_hr_positive_after_cdk46_profile(registry):
+    at = set_profile(
+        start(),
+        hr="positive",
+        her2="zero",
+        prior_endocrine="yes",
+        prior_cdk46="yes",
+        chemo_lines="0",
+        brain="none",
+    )
+    found, kept, possible, check = metrics(at)
+    assert possible >= 1
+    body = texts(at)
+    assert ":green-badge[possible match]" in body and ":red-badge[likely not eligible]" in body
+    # the verdicts carry reasons and the trial's own words
+    assert "The trial needs earlier CDK4/6 inhibitor treatment, and you have had it." in body
+    assert any(c.value.startswith("Trial's words:") for c in at.caption)
+
+
+def test_her2_positive_with_stable_brain_metastases(registry):
+    at = set_profile(start(), hr="negative", her2="positive", brain="stable")
+    body = texts(at)
+    assert "The trial is for HER2-positive cancer, and yours is HER2-positive." in body
+    assert (
+        "The trial asks for brain metastases only if treated and stable, and yours are "
+        "treated and stable." in body
+    )
+
+
+def test_triple_negative_pdl1_positive_first_line(registry):
+    at = set_profile(start(), hr="negative", her2="zero", pdl1="positive", chemo_lines="0")
+    body = texts(at)
+    assert "The trial needs a PD-L1-positive tumour, and you have one." in body
+    assert (
+        "The trial needs at least one earlier chemotherapy for advanced disease, and you "
+        "have had none." in body
+    )
+
+
+def test_all_unknown_never_shows_a_contradiction(registry):
+    at = start()
+    body = texts(at)
+    assert "❌" not in body  # no verdict says "does not meet"
+    assert ":red-badge[likely not eligible]" not in body
+    assert "❓" in body  # rules are there, to ask about
+
+
+def test_impossible_profile_is_an_error_not_a_traceback(registry):
+    at = start()
+    at.selectbox(key="profile_sex").set_value("male")
+    at.selectbox(key="profile_menopause").set_value("post")
+    at.run()
+    assert not at.exception
+    assert "Menopausal status applies to women" in at.error[0].value
+
+
+def test_filters_change_the_list(registry):
+    at = start()
+    before = metrics(at)[1]
+    at.multiselect(key="categories").set_value(["cdk46"])
+    at.run()
+    assert not at.exception
+    assert 0 < metrics(at)[1] < before
+    assert "CDK4/6 inhibitors" in [s.value for s in at.subheader]
+    at.multiselect(key="categories").set_value([])
+    at.multiselect(key="phases").set_value(["PHASE3"])
+    at.run()
+    assert metrics(at)[1] < before
+    at.multiselect(key="phases").set_value([])
+    at.checkbox(key="show_early").check()
+    at.run()
+    assert metrics(at)[1] > before  # early-stage studies are listed too
+
+
+def test_not_yet_recruiting_changes_the_registry_query(registry):
+    at = start()
+    at.checkbox(key="include_nyr").check()
+    at.run()
+    assert not at.exception
+    statuses = [
+        parse_qs(urlparse(c.request.url).query)["filter.overallStatus"][0] for c in registry.calls
+    ]
+    assert statuses[0] == "RECRUITING" and statuses[-1] == "RECRUITING,NOT_YET_RECRUITING"
+
+
+def test_empty_result_message(registry):
+    at = start()
+    at.multiselect(key="categories").set_value(["parp"])
+    at.run()
+    assert not at.exception
+    assert any("No trials match these filters" in i.value for i in at.info)
+
+
+def test_place_and_distance_send_filter_geo_and_show_nearest_site(registry):
+    at = start()
+    # NCT06331169 is recruiting with a site that has coordinates (in China); the other recorded
+    # recruiting records carry none, so they are kept only with the option ticked.
+    site = next(
+        s
+        for s in load_study("NCT06331169")["protocolSection"]["contactsLocationsModule"][
+            "locations"
+        ]
+        if s.get("geoPoint")
+    )
+    at.text_input(key="place").set_value(f"{site['geoPoint']['lat']}, {site['geoPoint']['lon']}")
+    at.selectbox(key="radius").set_value(50)
+    at.run()
+    assert not at.exception
+    geo = parse_qs(urlparse(registry.calls[-1].request.url).query)["filter.geo"][0]
+    assert geo.startswith("distance(") and geo.endswith(",50mi)")
+    body = texts(at)
+    assert "Nearest recruiting site:" in body and "0 mi" in body
+    assert metrics(at)[1] >= 1
+    at.checkbox(key="include_no_coords").check()
+    at.run()
+    assert metrics(at)[1] > 1  # trials without site coordinates come back, labelled
+
+
+def test_unknown_and_ambiguous_places_are_explained(registry):
+    at = start()
+    at.text_input(key="place").set_value("Portland")
+    at.run()
+    assert not at.exception
+    assert "Did you mean: Portland, Oregon, United States" in at.error[0].value
+    at.text_input(key="place").set_value("99999")
+    at.run()
+    assert "not found in the US ZIP list" in at.error[0].value
+
+
+def test_registry_down_without_cache_is_an_error():
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, STUDIES_URL, body=requests.ConnectionError("offline"))
+        at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert "could not be reached" in at.error[0].value
+    assert "internet connection" in at.error[0].value
+
+
+def test_registry_down_with_cache_shows_saved_results_with_date(monkeypatch):
+    import streamlit as st
+
+    monkeypatch.setenv("TRIALS_HELPER_CACHE_EXPIRE_HOURS", "0.00001")  # answers go stale at once
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged(RECRUITING, 1000))
+        first = start()
+        kept = metrics(first)[1]
+    st.cache_resource.clear()
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, STUDIES_URL, body=requests.ConnectionError("offline"))
+        at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    banner = at.warning[0].value
+    assert "saved results" in banner and "results as of" in banner
+    assert metrics(at)[1] == kept
+
+
+def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
+    at = set_profile(start(), hr="positive", her2="zero", prior_cdk46="yes")
+    at.checkbox(key="mark_NCT06016738").check()
+    at.run()
+    assert not at.exception
+    body = texts(at)
+    assert "(NCT06016738) — check with your oncologist" in body
+    labels = {b.proto.label: b for b in at.get("download_button")}
+    assert {
+        "Discussion sheet (printable HTML)",
+        "Discussion sheet (Markdown)",
+        "Trials list (CSV)",
+    } <= set(labels)
+
+
+def test_download_contents_match_what_is_shown(registry):
+    """The buttons hold the package's outputs; check those outputs for this session's data."""
+    from trials_helper.export import COLUMN_NAMES, csv_bytes
+    from trials_helper.profile import Profile
+    from trials_helper.search import analyse, select
+    from trials_helper.sheet import SheetData, html_page, markdown
+
+    outcome = select(analyse(RECRUITING), Profile(hr="positive"))
+    from app.render import export_rows
+    from trials_helper.client import FetchResult
+
+    result = FetchResult(
+        studies=RECRUITING,
+        total_count=len(RECRUITING),
+        complete=True,
+        source="registry",
+        retrieved_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
+        url=STUDIES_URL,
+        params={},
+    )
+    rows = export_rows(outcome, result, "mi")
+    csv_text = csv_bytes(rows).decode("utf-8-sig")
+    assert csv_text.splitlines()[0] == ",".join(COLUMN_NAMES)
+    assert len(csv_text.strip().splitlines()) == len(outcome.matches) + 1
+    sheet = SheetData(Profile(hr="positive"), outcome.matches[:1], result.source_line())
+    md = markdown(sheet)
+    assert outcome.matches[0].trial.nct_id in md and "Questions to ask" in md
+    page = html_page(sheet)
+    assert page.startswith("<!doctype html>") and "@media print" in page
+
+
+def test_registry_text_is_shown_as_text_not_markup():
+    # A copy of the real record NCT06016738 whose brief title is changed to carry markup.
+    study = copy.deepcopy(load_study("NCT06016738"))
+    study["protocolSection"]["identificationModule"]["briefTitle"] = (
+        "<script>alert(1)</script> **bold** [link](http://x)"
+    )
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged([study], 1000))
+        at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    shown = [m for m in at.markdown if "alert" in m.value]
+    assert shown
+    for m in shown:
+        assert "<script>" not in m.value  # escaped as &lt;script&gt;
+        assert "&lt;script&gt;" in m.value
+        assert "\\*\\*bold\\*\\*" in m.value and "\\[link\\]" in m.value
