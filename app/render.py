@@ -78,7 +78,7 @@ def summary(result: FetchResult, outcome: SearchOutcome) -> None:
 
 
 def guidance_box(cg: CategoryGuidance, key: str) -> None:
-    with st.expander(f"What the source documents say about {cg.title.lower()}", expanded=False):
+    with st.expander(f"What the source documents say about {cg.title}", expanded=False):
         st.markdown(cg.description)
         if cg.usually_for:
             st.markdown(f"**Usually for:** {cg.usually_for}")

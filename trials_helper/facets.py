@@ -13,7 +13,7 @@ import csv
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, TextIO
@@ -180,7 +180,11 @@ def _prepare(trial: Trial) -> _Text:
     inc = tuple(norm(c.text) for c in criteria if c.side != EXCLUSION)
     exc = tuple(norm(c.text) for c in criteria if c.side == EXCLUSION)
     title = norm(
-        " | ".join([trial.brief_title, trial.official_title, *trial.conditions, *trial.keywords])
+        " | ".join(
+            x
+            for x in (trial.brief_title, trial.official_title, *trial.conditions, *trial.keywords)
+            if x
+        )
     )
     return _Text(trial, criteria, inc, exc, title)
 
@@ -1158,13 +1162,36 @@ def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
 # ------------------------------------------------------------------------------------------
 
 
+def _title_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
+    return {
+        "admits_metastatic": (_META, _EARLY, _BREAST),
+        "hr": (_HR_POS, _HR_NEG, _TN),
+        "her2": (_HER2_LOW, _HER2_POS, _HER2_NEG, _TN),
+        "prior_cdk46": (_CLASS["prior_cdk46"],),
+        "prior_endocrine": (_CLASS["prior_endocrine"], rx(r"hormone|endocrine")),
+        "prior_chemo": (_CLASS["prior_chemo"],),
+    }
+
+
+def _trim_title_evidence(t: _Text, facet: Facet) -> Facet:
+    """Evidence taken from "title | conditions | keywords": keep only the part that decided."""
+    if facet.side != "title" or " | " not in facet.evidence:
+        return facet
+    parts = [p for p in facet.evidence.split(" | ") if p.strip()]
+    for pattern in _title_patterns().get(facet.name, ()):
+        for part in parts:
+            if pattern.search(part):
+                return replace(facet, evidence=part)
+    return facet
+
+
 def classify_trial(trial: Trial) -> TrialFacets:
     t = _prepare(trial)
     metastatic = _admits_metastatic(t)
     is_meta = metastatic.value == "yes"
     breast = bool(_BREAST.search(" ".join((t.title, *t.inclusion, t.trial.brief_summary))))
     categories, per = _categories(trial)
-    return TrialFacets(
+    facets = TrialFacets(
         nct_id=trial.nct_id,
         admits_metastatic=metastatic,
         hr=_hr(t),
@@ -1180,6 +1207,16 @@ def classify_trial(trial: Trial) -> TrialFacets:
         categories=categories,
         intervention_categories=per,
     )
+    for name in (
+        "admits_metastatic",
+        "hr",
+        "her2",
+        "prior_cdk46",
+        "prior_endocrine",
+        "prior_chemo",
+    ):
+        facets = replace(facets, **{name: _trim_title_evidence(t, getattr(facets, name))})
+    return facets
 
 
 def classify(study: Mapping[str, Any]) -> TrialFacets:
