@@ -245,11 +245,12 @@ def table_view(rows: list[dict]) -> None:
         st.info("No trials to list.")
         return
     frame = pd.DataFrame(rows, columns=COLUMN_NAMES)
+    frame["title"] = frame["brief_title"].where(frame["brief_title"] != "", frame["official_title"])
     shown = frame[
         [
             "nct_id",
             "url",
-            "brief_title",
+            "title",
             "match_level",
             "main_category",
             "phases",
@@ -262,12 +263,23 @@ def table_view(rows: list[dict]) -> None:
         ]
     ].copy()
     shown["nearest_distance"] = pd.to_numeric(shown["nearest_distance"], errors="coerce")
+    shown["recruiting_sites"] = pd.to_numeric(shown["recruiting_sites"], errors="coerce")
     st.dataframe(
         shown,
         hide_index=True,
         key="trial_table",
         column_config={
+            "nct_id": "Trial",
             "url": st.column_config.LinkColumn("Registry page", display_text="Open"),
+            "title": st.column_config.TextColumn("Title", width="large"),
+            "match_level": "Match level",
+            "main_category": "Kind of treatment",
+            "phases": "Phases",
+            "nearest_site": "Nearest recruiting site",
+            "nearest_city": "City",
+            "distance_unit": "Unit",
+            "recruiting_sites": st.column_config.NumberColumn("Recruiting sites"),
+            "last_update": "Last update",
             "nearest_distance": st.column_config.NumberColumn("Distance", format="%.0f"),
         },
     )
