@@ -1,0 +1,74 @@
+"""The CLI and the app against the local registry stand-in through real sockets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.standin import RegistryStandIn
+from trials_helper.cli import main
+from trials_helper.export import COLUMN_NAMES
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def server(monkeypatch):
+    import streamlit as st
+
+    with RegistryStandIn() as s:
+        monkeypatch.setenv("TRIALS_HELPER_API_URL", s.api_url)
+        monkeypatch.setenv("TRIALS_HELPER_RETRIES", "1")
+        monkeypatch.setenv("TRIALS_HELPER_BACKOFF", "0")
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        yield s
+        st.cache_resource.clear()
+
+
+def test_cli_search_near_a_place_through_the_stand_in(server, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    # NCT06331169 (recruiting) has a site in Shanghai with coordinates
+    args = ["search", "--near", "Shanghai, China", "--radius", "100", "--unit", "km"]
+    assert main([*args, "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert [r["nct_id"] for r in rows] == ["NCT06331169"], server.log[-1].params
+    assert tuple(rows[0]) == COLUMN_NAMES
+    assert rows[0]["nearest_city"] == "Shanghai" and rows[0]["distance_unit"] == "km"
+    assert float(rows[0]["nearest_distance"]) < 20
+    sent = server.log[-1].params
+    assert sent["filter.geo"].startswith("distance(31.2") and sent["filter.geo"].endswith("km)")
+    assert "live from the registry" in capsys.readouterr().err
+
+
+def test_cli_fetch_then_offline_search_after_the_registry_stops(server, tmp_path, capsys):
+    snap = tmp_path / "snap.json"
+    assert main(["fetch", "--out", str(snap)]) == 0
+    server.stop()
+    assert main(["search", "--offline", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["meta"]["source"] == "cache" and data["trials"]
+
+
+def test_app_through_the_stand_in_and_with_a_snapshot(server, tmp_path, monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert "live from the registry" in at.info[0].value
+    assert int(at.metric[0].value) > 0
+    assert server.request_count >= 1
+
+    snap = tmp_path / "snap.json"
+    assert main(["fetch", "--out", str(snap)]) == 0
+    server.stop()
+    import streamlit as st
+
+    st.cache_resource.clear()
+    monkeypatch.setenv("TRIALS_HELPER_SNAPSHOT", str(snap))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert "from a snapshot; results as of" in at.info[0].value
