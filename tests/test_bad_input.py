@@ -90,3 +90,21 @@ def test_search_cli_never_tracebacks(capsys, pairs):
             code = exit_.code
     assert code in (0, 1, 2)
     assert "Traceback" not in capsys.readouterr().err
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=300), st.sampled_from(["p.toml", "p.json", "snap.json"]))
+def test_loaded_files_are_read_or_refused_clearly(tmp_path, data, name):
+    from trials_helper.errors import DataFileError
+    from trials_helper.snapshot import load_snapshot
+
+    path = tmp_path / name
+    path.write_bytes(data)
+    if name.startswith("p."):
+        with contextlib.suppress(ProfileError):
+            Profile.load(path)
+    else:
+        with contextlib.suppress(DataFileError):
+            load_snapshot(path)
