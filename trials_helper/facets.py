@@ -144,7 +144,8 @@ class LowerPattern:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._re = re.compile(_lower_pattern(pattern))
+        lowered = _lower_pattern(pattern)
+        self._re = re.compile(lowered)
 
     def search(self, text: str):
         return self._re.search(_lower(text))
@@ -1197,7 +1198,8 @@ def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
 # ------------------------------------------------------------------------------------------
 
 
-def _title_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
+@lru_cache(maxsize=1)
+def _title_patterns() -> dict[str, tuple[LowerPattern, ...]]:
     return {
         "admits_metastatic": (_META, _EARLY, _BREAST),
         "hr": (_HR_POS, _HR_NEG, _TN),
@@ -1250,7 +1252,10 @@ def classify_trial(trial: Trial) -> TrialFacets:
         "prior_endocrine",
         "prior_chemo",
     ):
-        facets = replace(facets, **{name: _trim_title_evidence(t, getattr(facets, name))})
+        facet = getattr(facets, name)
+        trimmed = _trim_title_evidence(t, facet)
+        if trimmed is not facet:
+            facets = replace(facets, **{name: trimmed})
     return facets
 
 
