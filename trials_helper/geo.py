@@ -25,7 +25,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .errors import LocationError
-from .studies import Site, Trial, sites_frame
+from .studies import SITE_COLUMNS, Site, Trial, sites_frame
 
 EARTH_RADIUS = {"mi": 3958.8, "km": 6371.0}
 RADIUS_CHOICES = (25, 50, 100, 250, 500, None)
@@ -410,21 +410,7 @@ def geo_filter_param(place: Place, radius: float, unit: str = "mi") -> str:
     return f"distance({place.lat:.4f},{place.lon:.4f},{value:g}{check_unit(unit)})"
 
 
-SITE_ROW_COLUMNS = (
-    "nct_id",
-    "title",
-    "facility",
-    "city",
-    "state",
-    "zip",
-    "country",
-    "status",
-    "lat",
-    "lon",
-    "distance",
-    "is_recruiting",
-    "contacts",
-)
+SITE_ROW_COLUMNS = (*SITE_COLUMNS[:-1], "distance", "is_recruiting", "contacts")
 
 
 def site_rows(items, origin: Place | None, unit: str = "mi") -> pd.DataFrame:

@@ -372,6 +372,21 @@ def trials_frame(trials: Iterable[Trial]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SITE_COLUMNS = (
+    "nct_id",
+    "title",
+    "facility",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "status",
+    "lat",
+    "lon",
+    "contacts",
+)
+
+
 def sites_frame(trials: Iterable[Trial]) -> pd.DataFrame:
     """One row per site, with the trial id and title so it can stand alone (e.g. on a map)."""
     rows = []
@@ -392,17 +407,4 @@ def sites_frame(trials: Iterable[Trial]) -> pd.DataFrame:
                     "contacts": "; ".join(c.label() for c in s.contacts),
                 }
             )
-    columns = [
-        "nct_id",
-        "title",
-        "facility",
-        "city",
-        "state",
-        "zip",
-        "country",
-        "status",
-        "lat",
-        "lon",
-        "contacts",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=list(SITE_COLUMNS))
