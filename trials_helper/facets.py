@@ -142,9 +142,11 @@ class LowerPattern:
 
     __slots__ = ("_re", "pattern")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, first: str = "") -> None:
         self.pattern = pattern
         lowered = _lower_pattern(pattern)
+        if first:  # lets the engine skip positions where no alternative can start
+            lowered = f"(?=[{first}])(?:{lowered})"
         self._re = re.compile(lowered)
 
     def search(self, text: str):
@@ -157,8 +159,9 @@ class LowerPattern:
         return self._re.split(text)
 
 
-def rx(pattern: str) -> LowerPattern:
-    return LowerPattern(pattern)
+def rx(pattern: str, first: str = "") -> LowerPattern:
+    """`first`: the lower-case letters every match starts with, for long alternations."""
+    return LowerPattern(pattern, first)
 
 
 @lru_cache(maxsize=256)
@@ -353,7 +356,8 @@ _HR_POS = rx(
     r"\bER\s*\+|\bER[\s-]*positive|\bER\s*(?:and|or|and/or|/)\s*(?:PR|PgR)[\s-]*positive|"
     r"estrogen[\s-]*receptor[\s-]*(?:\(ER\)[\s-]*)?positive|ER\s*>\s*=?\s*10\s*%|"
     r"ER expression (?:is )?>\s*=?\s*\d|\bluminal\b|endocrine[\s-]*(?:sensitive|responsive)|"
-    r"(?:ER|PR|PgR)\+\s*(?:and/or|or|/)\s*(?:ER|PR|PgR)\+"
+    r"(?:ER|PR|PgR)\+\s*(?:and/or|or|/)\s*(?:ER|PR|PgR)\+",
+    first="ehlp",
 )
 _HR_NEG = rx(
     r"\bHR[\s-]*negative|hormone[\s-]*receptor[\s-]*negative|\bER[\s-]*negative|"
@@ -577,6 +581,9 @@ def _pdl1(t: _Text, metastatic: bool) -> Facet:
     return _required_marker(t, "pdl1", _PDL1, "A PD-L1-positive tumour is required.")
 
 
+_MARKER_WORD = {"pik3ca": "pik3ca", "esr1": "esr1", "akt1": "akt1", "pten": "pten", "trop2": "trop"}
+
+
 def _biomarkers(t: _Text, metastatic: bool) -> Facet:
     name = "biomarkers"
     if not metastatic:
@@ -593,7 +600,10 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
             re.I,
         ):
             continue
+        lower = _lower(text)
         for key, pattern in _BIOMARKERS.items():
+            if key != "other" and _MARKER_WORD[key] not in lower:
+                continue
             m = pattern.search(text)
             if m and not negated(text, m.start()) and key not in found:
                 if key in ("akt1", "pten") and not _rx(r"mutat|loss|alter|defici").search(text):
@@ -646,12 +656,15 @@ _SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive",
 _ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
 
 
+_MENTION_RX = {
+    name: re.compile("|".join(re.escape(k) for k in (*keys, *_SYSTEMIC_KEYS)))
+    for name, keys in _KEYS.items()
+}
+
+
 def _mentions(name: str, sentence: str) -> bool:
-    lower = _lower(sentence)
-    return (
-        any(k in lower for k in _KEYS[name])
-        or any(k in lower for k in _SYSTEMIC_KEYS)
-        or (name == "prior_endocrine" and bool(_ACRONYMS.search(sentence)))
+    return bool(_MENTION_RX[name].search(_lower(sentence))) or (
+        name == "prior_endocrine" and bool(_ACRONYMS.search(sentence))
     )
 
 
