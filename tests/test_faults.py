@@ -293,7 +293,7 @@ def test_the_fields_filter_shrinks_what_is_sent(server, make_client, files, tmp_
     assert sizes[1] < 0.05 * sizes[0]
 
 
-# -- behaviour found wrong by these tests, and fixed in client.py; the last case stays open ------
+# -- behaviour these tests found wrong at first, since fixed in client.py -------------------------
 def test_persistent_slowness_is_reported_as_a_timeout(server, make_client):
     server.always("slow:2")
     with pytest.raises(RegistryUnreachable) as err:
@@ -327,13 +327,6 @@ def test_endless_empty_pages_with_tokens_end_in_a_clear_error(server, make_clien
     assert server.request_count <= 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py: a refresh whose page 1 succeeds overwrites the cached page 1; when the "
-    "registry's tokens changed (its data changed) and a later page fails, the cache-only walk "
-    "cannot follow the new token and the complete older answer is lost (HTTP error, no stale "
-    "cache)",
-)
 def test_stale_cache_survives_a_refresh_that_fails_after_page_one(make_client, files):
     with RegistryStandIn(vary_tokens=True) as changing:
         first = make_client(on=changing).fetch()

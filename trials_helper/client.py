@@ -359,17 +359,33 @@ class RegistryClient:
                 ) from None
             result.source = "cache"
             return result
+        # A live walk rewrites the cached first page before later pages are fetched. When it
+        # will go to the registry (refresh, or an expired first page), keep the cached chain
+        # in hand first, so a failure on a later page can still fall back to a whole answer.
+        previous = None
+        if refresh or self._first_page_expired(query):
+            with contextlib.suppress(RegistryError):
+                previous = self._walk(query, max_studies, False, True, None)
         try:
             return self._walk(query, max_studies, refresh, False, progress)
         except (RegistryUnreachable, RegistryHTTPError) as first:
-            # A page failed with no cached copy of that exact page: the cached chain may still
-            # be complete (fresh page 1 can carry a token the cache never saw).
-            try:
-                result = self._walk(query, max_studies, False, True, progress)
-            except RegistryError:
-                raise first from None
+            result = previous
+            if result is None:
+                # the cached chain may still be complete (a fresh page 1 can carry a token
+                # the cache never saw)
+                try:
+                    result = self._walk(query, max_studies, False, True, progress)
+                except RegistryError:
+                    raise first from None
             result.source = "stale cache"
             return result
+
+    def _first_page_expired(self, query: SearchQuery) -> bool:
+        request = self.session.prepare_request(
+            requests.Request("GET", self.studies_url, params=query.params(self.settings.page_size))
+        )
+        cached = cached_answer(self.session, request)
+        return cached is not None and bool(getattr(cached, "is_expired", False))
 
     def _walk(self, query, max_studies, refresh, cache_only, progress) -> FetchResult:
         studies: list[dict[str, Any]] = []
