@@ -270,7 +270,7 @@ _EARLY = rx(
 def _admits_metastatic(t: _Text) -> Facet:
     name = "admits_metastatic"
     everything = " ".join((t.title, *t.inclusion, *t.exclusion, t.trial.brief_summary))
-    if not _BREAST.search(everything):
+    if not (_BREAST.search(t.title) or _BREAST.search(everything)):
         return _f(
             name,
             "no",
@@ -348,7 +348,8 @@ def _admits_metastatic(t: _Text) -> Facet:
 
 _TN = rx(
     r"triple[\s-]*negative|\bTNBC\b|\bTN\s*breast|ER[\s-]*(?:/\s*PR|and PR)?[\s-]*negative and "
-    r"HER2[\s-]*negative|ER-?,?\s*PR-?,?\s*(?:and\s*)?HER2-(?![a-z])"
+    r"HER2[\s-]*negative|ER-?,?\s*PR-?,?\s*(?:and\s*)?HER2-(?![a-z])",
+    first="et",
 )
 _HR_POS = rx(
     r"\bHR\s*\+|\bHR[\s-]*positive|hormone[\s-]*receptor[\s-]*\(?HR\)?[\s-]*positive|"
@@ -362,7 +363,8 @@ _HR_POS = rx(
 _HR_NEG = rx(
     r"\bHR[\s-]*negative|hormone[\s-]*receptor[\s-]*negative|\bER[\s-]*negative|"
     r"ER\s*(?:and|/)\s*(?:PR|PgR)[\s-]*negative|estrogen[\s-]*receptor[\s-]*negative|"
-    r"\bER-(?![a-z])"
+    r"\bER-(?![a-z])",
+    first="eh",
 )
 _ER_LOW = rx(
     r"weakly (ER|PR|positive|hormone)|between 1\s*-\s*\d+\s*%|ER[\s-]*low|"
@@ -426,7 +428,8 @@ def _hr(t: _Text) -> Facet:
 _HER2_POS = rx(
     r"HER-?2(?:/neu)?[\s-]*(?:\(?\s*\+\s*\)?(?![\s/]*-)|positive|overexpress\w*|amplif\w*|"
     r"enriched)|HER-?2\+|IHC\s*3\s*\+|ERBB2[\s-]*(?:positive|amplif\w*)|"
-    r"HER-?2 overexpression"
+    r"HER-?2 overexpression",
+    first="ehi",
 )
 _HER2_NEG = rx(
     r"HER-?2(?:/neu|neu)?[\s-]*(?:negative|non[\s-]*amplified|-(?![a-z0-9])|neg\b)|"
@@ -561,8 +564,13 @@ _BIOMARKERS = {
 }
 
 
-def _required_marker(t: _Text, name: str, pattern: re.Pattern[str], reason: str) -> Facet:
+_MARKER_NAMES = {"brca": ("brca",), "pdl1": ("pd-l1", "pdl1", "pd l1")}
+
+
+def _required_marker(t: _Text, name: str, pattern: LowerPattern, reason: str) -> Facet:
     for text in t.inclusion:
+        if not any(k in _lower(text) for k in _MARKER_NAMES[name]):
+            continue
         m = pattern.search(text)
         if m and not negated(text, m.start()) and not _NOT_REQUIRED.search(text):
             return _f(name, "required", reason, text, INCLUSION)
@@ -720,7 +728,8 @@ _ANY_SYSTEMIC_NONE = rx(
     r"(\bno(?!\s+(more|less|longer))|not (have )?(had|received)|without|untreated with|"
     r"must not have received)[^.;]{0,30}"
     r"(prior|previous|any)?[^.;]{0,15}(systemic|anti-?cancer|anticancer)[^.;]{0,40}"
-    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve"
+    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve",
+    first="mnptuw",
 )
 _ANY_SYSTEMIC_EXC = rx(
     r"^[^.;]{0,30}(prior|previous|any)[^.;]{0,40}(systemic|anti-?cancer|"
@@ -1239,7 +1248,9 @@ def classify_trial(trial: Trial) -> TrialFacets:
     t = _prepare(trial)
     metastatic = _admits_metastatic(t)
     is_meta = metastatic.value == "yes"
-    breast = bool(_BREAST.search(" ".join((t.title, *t.inclusion, t.trial.brief_summary))))
+    breast = bool(
+        _BREAST.search(t.title) or _BREAST.search(" ".join((*t.inclusion, t.trial.brief_summary)))
+    )
     categories, per = _categories(trial)
     facets = TrialFacets(
         nct_id=trial.nct_id,
