@@ -221,7 +221,7 @@ def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
     st.pydeck_chart(
         pdk.Deck(
             layers=layers,
-            map_style=None,
+            map_style="light",  # CARTO basemap: no access token needed
             initial_view_state=pdk.ViewState(latitude=center_lat, longitude=center_lon, zoom=zoom),
             tooltip={"text": "{facility}\n{nct_id}\n{distance_text}"},
         ),
