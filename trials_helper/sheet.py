@@ -60,6 +60,78 @@ def _sources(point: Point | Question) -> str:
     return "; ".join(source_label(s) for s in point.sources)
 
 
+@dataclass(frozen=True)
+class _TrialBlock:
+    heading: str
+    url: str
+    facts: tuple[str, ...]
+    verdicts: tuple[tuple[str, str, str, str], ...]  # rule, verdict, why, trial's words
+    questions: tuple[str, ...]
+
+
+def _about(data: SheetData) -> list[str]:
+    lines = [f"{LABELS.get(k, k)}: {v}" for k, v in data.profile.known().items()]
+    if not lines:
+        lines = ["No details entered; every trial rule is marked 'ask your oncologist'."]
+    if data.place:
+        lines.append(f"Distances are from: {data.place}")
+    return lines
+
+
+def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
+    """What the sheet says about one marked trial, as plain text (each renderer escapes it)."""
+    t = m.trial
+    facts = [
+        f"{t.phase_label}; sponsor: {t.sponsor or 'not given'}; "
+        f"last updated {t.last_update or 'unknown'}",
+        f"Kind of treatment: {', '.join(g.category(c).title for c in m.categories)}",
+        f"Overall: {m.level} ({m.summary()})",
+    ]
+    site = getattr(m.nearest, "site", None)
+    if site is not None:
+        contact = "; ".join(c.label() for c in site.contacts) or "no site contact listed"
+        distance = m.nearest.distance
+        dist = f" — {distance:,.0f} {unit}" if distance is not None else ""
+        facts.append(
+            f"Nearest recruiting site: {site.facility}, {site.place}{dist}; contact: {contact}"
+        )
+    elif t.central_contacts:
+        facts.append("Trial contact: " + "; ".join(c.label() for c in t.central_contacts))
+    return _TrialBlock(
+        heading=f"{t.title} ({t.nct_id})",
+        url=t.url,
+        facts=tuple(facts),
+        verdicts=tuple(
+            (v.label, VERDICT_LABELS[v.verdict], v.reason, v.evidence or "—") for v in m.verdicts
+        ),
+        questions=tuple(m.questions),
+    )
+
+
+def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(title, [(text, sources)]): trials in general, then each marked trial's main category."""
+    sections = [
+        (title, [(p.text, _sources(p)) for p in points])
+        for title, points in (
+            ("Why people consider trials", g.trials_why),
+            ("Possible benefits", g.trials_pros),
+            ("Possible drawbacks", g.trials_cons),
+            ("When to raise them", g.trials_when),
+        )
+        if points
+    ]
+    for cat in dict.fromkeys(m.main_category for m in data.marked):
+        cg = g.category(cat)
+        sections.append(
+            (
+                f"{cg.title}: {cg.description}",
+                [(f"Pro: {p.text}", _sources(p)) for p in cg.pros]
+                + [(f"Con: {p.text}", _sources(p)) for p in cg.cons],
+            )
+        )
+    return sections
+
+
 def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
     g = guidance or load_guidance()
     when = (data.generated or datetime.now(UTC)).strftime("%Y-%m-%d")
@@ -73,75 +145,26 @@ def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
         "## About me",
         "",
     ]
-    known = data.profile.known()
-    if known:
-        out += [f"- {LABELS.get(k, k)}: {v}" for k, v in known.items()]
-    else:
-        out.append("- No details entered; every trial rule is marked 'ask your oncologist'.")
-    if data.place:
-        out.append(f"- Distances are from: {_md_escape(data.place)}")
+    out += [f"- {_md_escape(line)}" for line in _about(data)]
     out += ["", "## Trials I marked", ""]
     if not data.marked:
         out.append("No trials marked yet.")
     for m in data.marked:
-        t = m.trial
-        out += [
-            f"### {_md_escape(t.title)} ({t.nct_id})",
-            "",
-            f"- Registry page: <{t.url}>",
-            f"- {t.phase_label}; sponsor: {_md_escape(t.sponsor or 'not given')}; "
-            f"last updated {t.last_update or 'unknown'}",
-            f"- Kind of treatment: {', '.join(g.category(c).title for c in m.categories)}",
-            f"- Overall: **{m.level}** ({m.summary()})",
-        ]
-        nearest = m.nearest
-        if nearest is not None and getattr(nearest, "site", None) is not None:
-            s = nearest.site
-            contact = "; ".join(c.label() for c in s.contacts) or "no site contact listed"
-            dist = f" — {nearest.distance:,.0f} {data.unit}" if nearest.distance is not None else ""
-            out.append(
-                f"- Nearest recruiting site: {_md_escape(s.facility)}, "
-                f"{_md_escape(s.place)}{dist}; contact: {_md_escape(contact)}"
-            )
-        elif t.central_contacts:
-            out.append(
-                "- Trial contact: " + _md_escape("; ".join(c.label() for c in t.central_contacts))
-            )
+        block = _trial_block(m, g, data.unit)
+        out += [f"### {_md_escape(block.heading)}", "", f"- Registry page: <{block.url}>"]
+        out += [f"- {_md_escape(fact)}" for fact in block.facts]
         out += ["", "| rule | verdict | why | trial's words |", "|---|---|---|---|"]
-        for v in m.verdicts:
-            out.append(
-                f"| {_md_escape(v.label)} | {VERDICT_LABELS[v.verdict]} | "
-                f"{_md_escape(v.reason)} | {_md_escape(v.evidence) or '—'} |"
-            )
-        if m.questions:
-            out += ["", "Questions about this trial:", ""]
-            out += [f"- {_md_escape(q)}" for q in m.questions]
-        out.append("")
-    out += [
-        "## Before you talk to your oncologist",
-        "",
-        "What the source documents say about clinical trials:",
-        "",
-    ]
-    for title, points in (
-        ("Why people consider them", g.trials_why),
-        ("Possible benefits", g.trials_pros),
-        ("Possible drawbacks", g.trials_cons),
-        ("When to raise them", g.trials_when),
-    ):
-        if points:
-            out.append(f"**{title}**")
-            out += [f"- {p.text} _({_sources(p)})_" for p in points]
-            out.append("")
-    cats = list(dict.fromkeys(c for m in data.marked for c in m.categories[:1]))
-    for cat in cats:
-        cg = g.category(cat)
         out += [
-            f"**{cg.title}** — {cg.description} _({'; '.join(map(source_label, cg.sources))})_",
-            "",
+            "| " + " | ".join(_md_escape(cell) for cell in row) + " |" for row in block.verdicts
         ]
-        out += [f"- Pro: {p.text} _({_sources(p)})_" for p in cg.pros]
-        out += [f"- Con: {p.text} _({_sources(p)})_" for p in cg.cons]
+        if block.questions:
+            out += ["", "Questions about this trial:", ""]
+            out += [f"- {_md_escape(q)}" for q in block.questions]
+        out.append("")
+    out += ["## Before you talk to your oncologist", "", "What the source documents say:", ""]
+    for title, points in _guidance_sections(data, g):
+        out.append(f"**{title}**")
+        out += [f"- {text} _({sources})_" for text, sources in points]
         out.append("")
     out += ["## Questions to ask", ""]
     out += [
@@ -181,66 +204,38 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         f"<p class='note'>{_e(DISCLAIMER)}</p>",
         "<h2>About me</h2><ul>",
     ]
-    known = data.profile.known()
-    parts += [f"<li>{_e(LABELS.get(k, k))}: {_e(v)}</li>" for k, v in known.items()] or [
-        "<li>No details entered; every trial rule is marked 'ask your oncologist'.</li>"
-    ]
-    if data.place:
-        parts.append(f"<li>Distances are from: {_e(data.place)}</li>")
+    parts += [f"<li>{_e(line)}</li>" for line in _about(data)]
     parts.append("</ul><h2>Trials I marked</h2>")
     if not data.marked:
         parts.append("<p>No trials marked yet.</p>")
     for m in data.marked:
-        t = m.trial
+        block = _trial_block(m, g, data.unit)
         parts += [
             "<div class='trial'>",
-            f"<h3>{_e(t.title)} ({_e(t.nct_id)})</h3>",
-            f"<p><a href='{_e(t.url)}'>{_e(t.url)}</a><br>{_e(t.phase_label)}; sponsor: "
-            f"{_e(t.sponsor or 'not given')}; last updated {_e(t.last_update or 'unknown')}<br>"
-            f"Kind of treatment: {_e(', '.join(g.category(c).title for c in m.categories))}<br>"
-            f"Overall: <span class='level'>{_e(m.level)}</span> ({_e(m.summary())})</p>",
+            f"<h3>{_e(block.heading)}</h3>",
+            f"<p><a href='{_e(block.url)}'>{_e(block.url)}</a><br>"
+            + "<br>".join(_e(fact) for fact in block.facts)
+            + "</p>",
+            "<table><tr><th>rule</th><th>verdict</th><th>why</th><th>trial's words</th></tr>",
         ]
-        nearest = m.nearest
-        if nearest is not None and getattr(nearest, "site", None) is not None:
-            s = nearest.site
-            contact = "; ".join(c.label() for c in s.contacts) or "no site contact listed"
-            dist = f" — {nearest.distance:,.0f} {data.unit}" if nearest.distance is not None else ""
-            parts.append(
-                f"<p>Nearest recruiting site: {_e(s.facility)}, {_e(s.place)}"
-                f"{_e(dist)}; contact: {_e(contact)}</p>"
-            )
-        elif t.central_contacts:
-            parts.append(
-                f"<p>Trial contact: {_e('; '.join(c.label() for c in t.central_contacts))}</p>"
-            )
-        parts.append(
-            "<table><tr><th>rule</th><th>verdict</th><th>why</th><th>trial's words</th></tr>"
-        )
         parts += [
-            f"<tr><td>{_e(v.label)}</td><td>{_e(VERDICT_LABELS[v.verdict])}</td>"
-            f"<td>{_e(v.reason)}</td><td>{_e(v.evidence) or '—'}</td></tr>"
-            for v in m.verdicts
+            "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>"
+            for row in block.verdicts
         ]
         parts.append("</table>")
-        if m.questions:
+        if block.questions:
             parts.append("<p>Questions about this trial:</p><ul>")
-            parts += [f"<li>{_e(q)}</li>" for q in m.questions]
+            parts += [f"<li>{_e(q)}</li>" for q in block.questions]
             parts.append("</ul>")
         parts.append("</div>")
     parts.append("<h2>Before you talk to your oncologist</h2>")
-    for title, points in (
-        ("Why people consider trials", g.trials_why),
-        ("Possible benefits", g.trials_pros),
-        ("Possible drawbacks", g.trials_cons),
-        ("When to raise them", g.trials_when),
-    ):
-        if points:
-            parts.append(f"<h3>{_e(title)}</h3><ul>")
-            parts += [
-                f"<li>{_e(p.text)} <span class='src'>({_e(_sources(p))})</span></li>"
-                for p in points
-            ]
-            parts.append("</ul>")
+    for title, points in _guidance_sections(data, g):
+        parts.append(f"<h3>{_e(title)}</h3><ul>")
+        parts += [
+            f"<li>{_e(text)} <span class='src'>({_e(sources)})</span></li>"
+            for text, sources in points
+        ]
+        parts.append("</ul>")
     parts.append("<h2>Questions to ask</h2><ul>")
     parts += [
         f"<li>&#9744; {_e(q.text)} <span class='src'>({_e(_sources(q))})</span></li>"

@@ -1,0 +1,54 @@
+"""The discussion sheet: the same content as Markdown and printable HTML, registry text inert."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+from tests.conftest import load_study
+from trials_helper.match import match_trial
+from trials_helper.profile import Profile
+from trials_helper.sheet import DISCLAIMER, SheetData, html_page, markdown
+from trials_helper.studies import parse_study
+
+PROFILE = Profile(hr="positive", her2="zero", prior_cdk46="yes", bone="yes")
+
+
+def sheet_for(study: dict) -> SheetData:
+    m = match_trial(PROFILE, parse_study(study))
+    return SheetData(PROFILE, [m], "Data line.", generated=datetime(2026, 11, 25, tzinfo=UTC))
+
+
+def test_both_formats_carry_profile_trial_verdicts_questions_and_sources():
+    data = sheet_for(load_study("NCT06016738"))
+    md, page = markdown(data), html_page(data)
+    for text in (md, page):
+        assert "Prepared 2026-11-25" in text
+        assert "NCT06016738" in text and "https://clinicaltrials.gov/study/NCT06016738" in text
+        assert "Hormone receptors" in text and "ER/PR" in text and "): positive" in text
+        assert "The trial requires an earlier CDK4/6 inhibitor" in text
+        assert "Hormone (endocrine) therapy" in text  # its main category's guidance
+        assert "source: 004_66b58222854cfaa1.txt" in text  # trial pros and cons are sourced
+        assert "questions" in text.lower()
+    assert DISCLAIMER in md
+    assert page.startswith("<!doctype html>") and "@media print" in page
+    assert "- [ ] " in md  # a checklist to take along
+
+
+def test_registry_markup_is_escaped_in_both_formats():
+    # copy of the real record NCT06016738 with a title carrying markup
+    study = copy.deepcopy(load_study("NCT06016738"))
+    study["protocolSection"]["identificationModule"]["briefTitle"] = (
+        "<script>alert(1)</script> *x* | y"
+    )
+    data = sheet_for(study)
+    page = html_page(data)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    md = markdown(data)
+    assert "<script>" not in md and "\\*x\\*" in md and "\\|" in md
+
+
+def test_empty_sheet_says_so():
+    data = SheetData(Profile(), [], "Data line.")
+    assert "No trials marked yet." in markdown(data)
+    assert "every trial rule is marked &#x27;ask your oncologist&#x27;" in html_page(data)
