@@ -86,18 +86,11 @@ def guidance_box(cg: CategoryGuidance, key: str) -> None:
             st.markdown(f"**Aims:** {cg.aims}")
         if cg.side_effects:
             st.markdown("**Side effects to ask about:** " + ", ".join(cg.side_effects))
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**Possible benefits**")
-            for p in cg.pros:
-                st.markdown(
-                    f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
-                    unsafe_allow_html=True,
-                )
-        with right:
-            st.markdown("**Possible drawbacks**")
-            for p in cg.cons:
-                st.markdown(
+        sides = (("Possible benefits", cg.pros), ("Possible drawbacks", cg.cons))
+        for col, (title, points) in zip(st.columns(2), sides, strict=True):
+            col.markdown(f"**{title}**")
+            for p in points:  # the project's own guidance text, so the <small> tag is ours
+                col.markdown(
                     f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
                     unsafe_allow_html=True,
                 )
@@ -329,31 +322,25 @@ def discussion_panel(
         profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
     )
     st.subheader("Downloads")
-    cols = st.columns(3)
-    cols[0].download_button(
-        "Discussion sheet (printable HTML)",
-        html_page(sheet, g),
-        file_name="trial-discussion-sheet.html",
-        mime="text/html",
-        key="dl_sheet_html",
-        on_click="ignore",
+    downloads = (
+        (
+            "Discussion sheet (printable HTML)",
+            html_page(sheet, g),
+            "trial-discussion-sheet.html",
+            "text/html",
+            "dl_sheet_html",
+        ),
+        (
+            "Discussion sheet (Markdown)",
+            markdown(sheet, g),
+            "trial-discussion-sheet.md",
+            "text/markdown",
+            "dl_sheet_md",
+        ),
+        ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
     )
-    cols[1].download_button(
-        "Discussion sheet (Markdown)",
-        markdown(sheet, g),
-        file_name="trial-discussion-sheet.md",
-        mime="text/markdown",
-        key="dl_sheet_md",
-        on_click="ignore",
-    )
-    cols[2].download_button(
-        "Trials list (CSV)",
-        csv_bytes(rows),
-        file_name="mbc-trials.csv",
-        mime="text/csv",
-        key="dl_csv",
-        on_click="ignore",
-    )
+    for col, (label, data, name, mime, key) in zip(st.columns(3), downloads, strict=True):
+        col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
 
 
 def about() -> None:
