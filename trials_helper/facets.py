@@ -446,17 +446,14 @@ _HER2_ZERO_OK = rx(
 )
 
 
+_HER2_HINT = re.compile(r"her[\s-]*2|\bher\b|erbb2|tnbc|triple|ihc")
+
+
 def _her2(t: _Text) -> Facet:
     name = "her2"
     pos = neg = low = None
     for text in (t.title, *t.inclusion):
-        if not (
-            "her" in _lower(text)
-            or "TNBC" in text
-            or "riple" in text
-            or "IHC" in text
-            or "ERBB2" in text
-        ):
+        if not (_HER2_HINT.search(_lower(text))):
             continue
         if _HER2_LOW.search(text):
             low = low or text
@@ -664,16 +661,20 @@ _SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive",
 _ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
 
 
-_MENTION_RX = {
-    name: re.compile("|".join(re.escape(k) for k in (*keys, *_SYSTEMIC_KEYS)))
-    for name, keys in _KEYS.items()
-}
+@lru_cache(maxsize=65536)
+def _mention_tags(text: str) -> frozenset[str]:
+    """Which prior-therapy classes a text can be about (one pass of substring checks)."""
+    lower = _lower(text)
+    if any(k in lower for k in _SYSTEMIC_KEYS):
+        return frozenset(_KEYS)
+    tags = {name for name, keys in _KEYS.items() if any(k in lower for k in keys)}
+    if "prior_endocrine" not in tags and _ACRONYMS.search(text):
+        tags.add("prior_endocrine")
+    return frozenset(tags)
 
 
 def _mentions(name: str, sentence: str) -> bool:
-    return bool(_MENTION_RX[name].search(_lower(sentence))) or (
-        name == "prior_endocrine" and bool(_ACRONYMS.search(sentence))
-    )
+    return name in _mention_tags(sentence)
 
 
 _REQ_WORDS = rx(
@@ -1059,9 +1060,16 @@ _OFS = rx(r"ovarian (function )?(suppression|ablation)|\bOFS\b|GnRH|LHRH|goserel
 _NOT_MENO_RULE = rx(r"child[\s-]*bearing|pregnan|contracepti|defined as|definition")
 
 
+_MENO_HINT = re.compile(r"menopaus|\bm[ae]n\b|\bmales?\b")
+
+
 def _menopause(t: _Text) -> Facet:
     name = "menopause"
-    texts = tuple(x for x in (t.title, *t.inclusion) if not _NOT_MENO_RULE.search(x))
+    texts = tuple(
+        x
+        for x in (t.title, *t.inclusion)
+        if _MENO_HINT.search(_lower(x)) and not _NOT_MENO_RULE.search(x)
+    )
     anyone = t.first(texts, _ANY_MENO)
     pre = t.first(texts, _PRE)
     post = t.first(texts, _POST)
