@@ -267,10 +267,20 @@ _EARLY = rx(
 )
 
 
+_EXC_META_HINT = re.compile(r"metasta|stage|\bm1\b|distant|recurren")
+
+
+def _mentions_breast(t: _Text, *, exclusion: bool = True) -> bool:
+    """Is this a breast cancer study at all? Title and conditions first, then the rest."""
+    if _BREAST.search(t.title):
+        return True
+    parts = (*t.inclusion, *(t.exclusion if exclusion else ()), t.trial.brief_summary)
+    return bool(_BREAST.search(" ".join(parts)))
+
+
 def _admits_metastatic(t: _Text) -> Facet:
     name = "admits_metastatic"
-    everything = " ".join((t.title, *t.inclusion, *t.exclusion, t.trial.brief_summary))
-    if not (_BREAST.search(t.title) or _BREAST.search(everything)):
+    if not _mentions_breast(t):
         return _f(
             name,
             "no",
@@ -279,6 +289,8 @@ def _admits_metastatic(t: _Text) -> Facet:
             "title",
         )
     for text in t.exclusion:
+        if not _EXC_META_HINT.search(_lower(text)):
+            continue
         m = _META_EXC.search(text)
         if (
             m
@@ -1256,9 +1268,7 @@ def classify_trial(trial: Trial) -> TrialFacets:
     t = _prepare(trial)
     metastatic = _admits_metastatic(t)
     is_meta = metastatic.value == "yes"
-    breast = bool(
-        _BREAST.search(t.title) or _BREAST.search(" ".join((*t.inclusion, t.trial.brief_summary)))
-    )
+    breast = _mentions_breast(t, exclusion=False)
     categories, per = _categories(trial)
     facets = TrialFacets(
         nct_id=trial.nct_id,
