@@ -45,9 +45,13 @@ class Criterion:
     heading: str = ""
 
 
+# Every heading form below contains one of these; most lines contain none and skip the patterns.
+_HEADING_WORD = re.compile(r"clusion|exclu|eligib|characteristics|prior concurrent")
+
+
 def _heading_side(line: str) -> str | None:
     text = line.strip().strip("*_#").strip()
-    if not text or len(text) > 120:
+    if not text or len(text) > 120 or not _HEADING_WORD.search(text.lower()):
         return None
     m = _HEADING.match(text)
     if m and (text.rstrip().endswith(":") or "criteri" in text.lower() or len(text) < 40):

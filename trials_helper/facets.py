@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
+from re import _constants as _sre
+from re._parser import parse as _sre_parse
 from typing import Any, TextIO
 
 from .eligibility import EXCLUSION, INCLUSION, Criterion, split_criteria
@@ -120,7 +122,12 @@ _DASHES = str.maketrans(
 
 
 def norm(text: str) -> str:
-    return " ".join(text.translate(_DASHES).replace("\\", "").split())
+    """Plain dashes and comparison signs, no markdown escapes, single spaces."""
+    if not text.isascii():
+        text = text.translate(_DASHES)
+    if "\\" in text:
+        text = text.replace("\\", "")
+    return " ".join(text.split())
 
 
 def _lower_pattern(pattern: str) -> str:
@@ -132,28 +139,139 @@ def _lower_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+def _required(items: Any) -> frozenset[str] | None:
+    """Literal strings one of which every match of a parsed pattern must contain, or None.
+
+    Walks the parse tree: a run of literals is required; so is one of each branch's required
+    sets; parts that may repeat zero times, assertions and character classes say nothing. Of the
+    candidates, the set whose shortest string is longest (most selective) wins.
+    """
+    best: frozenset[str] | None = None
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset(["".join(run)]))
+            run = []
+        if op is _sre.SUBPATTERN:
+            consider(_required(av[3]))
+        elif op is _sre.BRANCH:
+            alternatives = [_required(a) for a in av[1]]
+            if all(alternatives):
+                consider(frozenset().union(*alternatives))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            consider(_required(av[2]))
+    return best
+
+
+_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _first_of(items: Any) -> tuple[set[str], bool] | None:
+    """(characters a match can start with, can it be empty) for a parsed sequence; None if any
+    character could start it."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            return chars | {chr(av)}, False
+        if op is _sre.IN:
+            if not all(o is _sre.LITERAL for o, _ in av):
+                return None
+            return chars | {chr(v) for _, v in av}, False
+        if op is _sre.SUBPATTERN:
+            got = _first_of(av[3])
+        elif op is _sre.BRANCH:
+            alternatives = [_first_of(a) for a in av[1]]
+            if not all(alternatives):
+                return None
+            got = (set().union(*(a[0] for a in alternatives)), any(a[1] for a in alternatives))
+        elif op in _REPEATS:
+            got = _first_of(av[2])
+            got = got and (got[0], got[1] or av[0] == 0)
+        else:
+            return None
+        if got is None:
+            return None
+        chars |= got[0]
+        if not got[1]:
+            return chars, False
+    return chars, True
+
+
+def _literal_start(items: Any) -> bool:
+    """Does the engine already know where matches can start (a literal or literal branches)?"""
+    if not items:
+        return False
+    op, av = items[0]
+    if op is _sre.LITERAL:
+        return True
+    if op is _sre.BRANCH:
+        return all(a and a[0][0] is _sre.LITERAL for a in av[1])
+    return False
+
+
+def first_chars(pattern: str) -> str:
+    """The characters every match starts with, when a lookahead on them would let the engine
+    skip positions faster than it does on its own; "" otherwise."""
+    parsed = _sre_parse(pattern)
+    if _literal_start(parsed):
+        return ""
+    got = _first_of(parsed)
+    if got is None or got[1] or not got[0]:
+        return ""
+    return "".join(sorted(got[0]))
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Strings one of which must occur in any text the pattern matches; () if none is sure."""
+    found = _required(_sre_parse(pattern))
+    if not found or min(map(len, found)) < 2:
+        return ()
+    return tuple(sorted(found))
+
+
 class LowerPattern:
     """A case-insensitive pattern run as a case-sensitive one on lower-cased text.
 
     Python's case-insensitive matching is slow on long alternations; lower-casing the text once
-    (cached) and matching literally is several times faster. Positions match the original text
+    (cached) and matching literally is several times faster. Before running the engine, a text
+    must contain one of the literals every match needs (plain substring checks, which are much
+    cheaper than trying each alternative at each position). Positions match the original text
     for the ASCII text registries use.
     """
 
-    __slots__ = ("_re", "pattern")
+    __slots__ = ("_has", "_re", "pattern")
 
     def __init__(self, pattern: str, first: str = "") -> None:
         self.pattern = pattern
         lowered = _lower_pattern(pattern)
+        first = first or first_chars(lowered)
         if first:  # lets the engine skip positions where no alternative can start
-            lowered = f"(?=[{first}])(?:{lowered})"
+            lowered = f"(?=[{re.escape(first)}])(?:{lowered})"
         self._re = re.compile(lowered)
+        self._has = required_literals(lowered)
+
+    def _possible(self, lower: str) -> bool:
+        return not self._has or any(map(lower.__contains__, self._has))
 
     def search(self, text: str):
-        return self._re.search(_lower(text))
+        lower = _lower(text)
+        return self._re.search(lower) if self._possible(lower) else None
 
     def finditer(self, text: str):
-        return self._re.finditer(_lower(text))
+        lower = _lower(text)
+        return self._re.finditer(lower) if self._possible(lower) else iter(())
 
     def split(self, text: str):
         return self._re.split(text)
@@ -267,6 +385,11 @@ _EARLY = rx(
 )
 
 
+_NO_META = rx(
+    r"\b(no|without|not have)\s+(clinical |radiologic\w* |known |any )?(evidence of )?"
+    r"(distant )?(metasta|stage\s*iv)(?![^.;]{0,20}(liver|brain|bone|if))"
+)
+_META_WORD = rx(r"metasta|stage\s*(iv|4)")
 _EXC_META_HINT = re.compile(r"metasta|stage|\bm1\b|distant|recurren")
 
 
@@ -314,15 +437,8 @@ def _admits_metastatic(t: _Text) -> Facet:
             break
     if positive:
         early_only = t.first((t.title,), _EARLY) and not _META.search(t.title)
-        neg_meta = t.first(
-            t.inclusion,
-            rx(
-                r"\b(no|without|not have)\s+(clinical |radiologic\w* |"
-                r"known |any )?(evidence of )?(distant )?(metasta|"
-                r"stage\s*iv)(?![^.;]{0,20}(liver|brain|bone|if))"
-            ),
-        )
-        if neg_meta or (early_only and not t.first(t.inclusion, rx(r"metasta|stage\s*(iv|4)"))):
+        neg_meta = t.first(t.inclusion, _NO_META)
+        if neg_meta or (early_only and not t.first(t.inclusion, _META_WORD)):
             return _f(
                 name,
                 "no",
@@ -568,7 +684,8 @@ _BIOMARKERS = {
         r"expression|>=)|\bAR-?positive|HLA-?A\*?\s*0?2|NY-?ESO|notch|uptake|\bGRPR\b|"
         r"\bFGFR\d?[^.;]{0,20}(amplif|alter|mutat)|\bNTRK|\bfusions?\b|IDH1|HER3[^.;]{0,20}express|"
         r"CCNE1[^.;]{0,20}amplif|defects? in [^.;]{0,40}genes?|(mutation|alteration)s? in "
-        r"(one|any) of|CLDN\d|FOLR1|nectin|B7-?H\d"
+        r"(one|any) of|CLDN\d|FOLR1|nectin|B7-?H\d",
+        first="abcdfghimnu",
     ),
 }
 
@@ -598,6 +715,10 @@ def _pdl1(t: _Text, metastatic: bool) -> Facet:
     return _required_marker(t, "pdl1", _PDL1, "A PD-L1-positive tumour is required.")
 
 
+_MARKER_NOT_REQUIRED = rx(
+    r"oncotype|mammaprint|recurrence score|regardless|irrespective|wild[\s-]*type|not required|"
+    r"unknown"
+)
 _MARKER_WORD = {"pik3ca": "pik3ca", "esr1": "esr1", "akt1": "akt1", "pten": "pten", "trop2": "trop"}
 
 
@@ -610,12 +731,7 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
     for text in (t.title, *t.inclusion):
         if not _PRE_MARKER.search(_lower(text)):
             continue
-        if re.search(
-            r"oncotype|mammaprint|recurrence score|regardless|irrespective|"
-            r"wild[\s-]*type|not required|unknown",
-            text,
-            re.I,
-        ):
+        if _MARKER_NOT_REQUIRED.search(text):
             continue
         lower = _lower(text)
         for key, pattern in _BIOMARKERS.items():
@@ -642,11 +758,14 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
 # ------------------------------------------------------------------------------------------
 # prior therapy
 
-_SENTENCE = re.compile(r"(?<=[.;])\s+(?=[A-Z(])|\s+/\s+|\s+o\s+(?=[a-z])")
+# Texts are norm()-ed (single spaces), so every split point starts with a literal space, which
+# lets the engine jump from space to space: a new sentence after "." or ";", " / ", " o ".
+_SENTENCE = re.compile(r" (?:(?<=[.;] )(?=[A-Z(])|/ |o (?=[a-z]))")
 
 
 @lru_cache(maxsize=8192)
 def sentences(text: str) -> tuple[str, ...]:
+    """Sentences of one norm()-ed criterion."""
     return tuple(x for x in _SENTENCE.split(text) if x.strip())
 
 
@@ -671,15 +790,16 @@ _SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive",
 
 
 _ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
+_ALL_TAGS = frozenset(_KEYS)
 
 
 @lru_cache(maxsize=65536)
 def _mention_tags(text: str) -> frozenset[str]:
     """Which prior-therapy classes a text can be about (one pass of substring checks)."""
-    lower = _lower(text)
-    if any(k in lower for k in _SYSTEMIC_KEYS):
-        return frozenset(_KEYS)
-    tags = {name for name, keys in _KEYS.items() if any(k in lower for k in keys)}
+    has = _lower(text).__contains__
+    if any(map(has, _SYSTEMIC_KEYS)):
+        return _ALL_TAGS
+    tags = {name for name, keys in _KEYS.items() if any(map(has, keys))}
     if "prior_endocrine" not in tags and _ACRONYMS.search(text):
         tags.add("prior_endocrine")
     return frozenset(tags)

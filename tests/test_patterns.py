@@ -1,0 +1,152 @@
+"""The speed devices of the facet reader never change what a pattern finds.
+
+LowerPattern runs a case-insensitive pattern on lower-cased text, skips texts that lack every
+literal a match needs, and adds a first-character lookahead. Each test here compares it with the
+plain `re.search(pattern, text, re.I)` it stands for, on real criterion text and on generated text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import STUDIES_DIR
+from trials_helper import facets
+from trials_helper.eligibility import split_criteria
+from trials_helper.facets import (
+    LowerPattern,
+    classify_trial,
+    first_chars,
+    norm,
+    required_literals,
+    sentences,
+)
+from trials_helper.studies import parse_study
+
+
+def _module_patterns() -> dict[str, LowerPattern]:
+    found = {}
+    for name, value in vars(facets).items():
+        if isinstance(value, LowerPattern):
+            found[name] = value
+        elif isinstance(value, dict):
+            found.update(
+                {f"{name}[{k}]": v for k, v in value.items() if isinstance(v, LowerPattern)}
+            )
+    return found
+
+
+PATTERNS = _module_patterns()
+
+
+def _real_texts() -> list[str]:
+    texts = []
+    for path in sorted(STUDIES_DIR.glob("*.json")):
+        trial = parse_study(json.loads(path.read_text(encoding="utf-8")))
+        for c in split_criteria(trial.eligibility_criteria):
+            text = norm(c.text)
+            texts.append(text)
+            texts.extend(sentences(text))
+        texts.append(norm(" | ".join([trial.brief_title, trial.official_title])))
+    return [t for t in texts if t.isascii()]
+
+
+REAL = _real_texts()
+
+
+def _span(match) -> tuple[int, int] | None:
+    return match.span() if match else None
+
+
+def test_there_are_many_patterns_and_texts():
+    assert len(PATTERNS) > 40
+    assert len(REAL) > 1000
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_pattern_finds_what_plain_ignorecase_finds_on_real_text(name):
+    lp = PATTERNS[name]
+    plain = re.compile(lp.pattern, re.I)
+    for text in REAL:
+        assert _span(lp.search(text)) == _span(plain.search(text)), (name, text)
+        assert [m.span() for m in lp.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def _words_of(pattern: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9+/-]{2,}", pattern) or ["x"]
+
+
+_VOCAB = sorted({w for lp in PATTERNS.values() for w in _words_of(lp.pattern)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_VOCAB), st.sampled_from([" ", "-", ".", ";", "+", " no ", "1"])),
+        max_size=25,
+    ).map("".join),
+    st.sampled_from(sorted(PATTERNS)),
+)
+def test_pattern_agrees_on_generated_text(text, name):
+    lp = PATTERNS[name]
+    for variant in (text, text.upper(), text.title()):
+        assert _span(lp.search(variant)) == _span(re.search(lp.pattern, variant, re.I))
+
+
+@pytest.mark.parametrize(
+    "pattern, literals",
+    [
+        (r"\bhr\s*\+|\bhr[\s-]*positive", ("hr",)),
+        (r"pik3ca[^.;]{0,40}(mutat|alter)", ("pik3ca",)),
+        (r"(untreated|new)[^.;]{0,60}(brain|cns)", ("new", "untreated")),
+        (r"a?b", ()),  # nothing of two characters is sure
+        (r"(x)?metasta", ("metasta",)),
+    ],
+)
+def test_required_literals(pattern, literals):
+    got = required_literals(pattern)
+    assert got == literals
+    # and indeed no match exists without one of them
+    for text in ("hr positive", "pik3ca mutation", "new brain lesion", "ab", "metastatic"):
+        if re.search(pattern, text) and got:
+            assert any(x in text for x in got)
+
+
+@pytest.mark.parametrize(
+    "pattern, chars",
+    [
+        (r"\bhr\+|\ber\+|luminal", "ehl"),
+        (r"(\bno|without)\s+prior", "nw"),
+        (r"breast|mammary", ""),  # literal starts: the engine already skips well
+        (r"\d+ weeks|within", ""),  # a digit class: not worth a lookahead
+        (r"(a)?b", "ab"),
+        (r"a*", ""),  # can match empty text
+    ],
+)
+def test_first_chars(pattern, chars):
+    assert first_chars(pattern) == chars
+
+
+def test_classifying_compiles_no_pattern(monkeypatch):
+    """Patterns are built once at import; one built per call cost a fifth of the run once."""
+    trials = [
+        parse_study(json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted(STUDIES_DIR.glob("*.json"))
+    ]
+    for trial in trials:  # first use of the inline patterns compiles them
+        classify_trial(trial)
+    built: list[str] = []
+    real_init = LowerPattern.__init__
+
+    def counting_init(self, pattern, first=""):
+        built.append(pattern)
+        real_init(self, pattern, first)
+
+    monkeypatch.setattr(LowerPattern, "__init__", counting_init)
+    for trial in trials:
+        classify_trial(trial)
+    assert built == []
