@@ -270,6 +270,163 @@ CASES = [
         "any",
         "",
     ),
+    # Sentences of older records (../shared/ctgov/corpus), one criterion per line, no bullets
+    (
+        "NCT00232505",
+        ["Metastatic breast cancer."],
+        [
+            "Prior platinum agent for metastatic disease. If platinum agent was used adjuvantly, "
+            "the patient must have had at least 12 months disease-free interval prior to relapse."
+        ],
+        "admits_metastatic",
+        "yes",
+        "",
+    ),
+    (
+        "NCT01269346",
+        ["Metastatic breast cancer."],
+        [
+            "Subjects with metastatic disease limited to bone are ineligible unless there is at "
+            "least one lytic lesion with identifiable soft tissue components that can be "
+            "evaluated by computed tomography (CT) or magnetic resonance imaging (MRI)"
+        ],
+        "admits_metastatic",
+        "yes",
+        "",
+    ),
+    (
+        "NCT01301729",
+        ["Metastatic breast cancer."],
+        ["Invasive malignancy other than metastatic breast cancer"],
+        "admits_metastatic",
+        "yes",
+        "",
+    ),
+    ("NCT00629499", [], ["M1 metastatic disease."], "admits_metastatic", "no", "M1"),
+    (
+        "NCT01527487",
+        [
+            "HER2-negative tumor status defined as: Immunohistochemical (IHC) 0-1+ or IHC 2+ or "
+            "IHC 3+ confirmed as FISH (Fluorescence in situ hybridization) or SISH (Silver in "
+            "situ hybridization) negative (defined by ratio <2.2)"
+        ],
+        [],
+        "her2",
+        "negative",
+        "HER2-negative tumor status",
+    ),
+    (
+        "NCT03384316",
+        [],
+        [
+            "There should be a minimum of 4 weeks from any prior investigational drug, "
+            "chemotherapy, immunotherapy, with the exception of hormonal therapy for prostate and "
+            "breast cancers, human epidermal growth factor receptor 2 (HER2-) directed therapy for "
+            "HER2+ breast or stomach cancer"
+        ],
+        "her2",
+        "any",
+        "",
+    ),
+    (
+        "NCT01031446",
+        ["No symptomatic brain metastases"],
+        [],
+        "brain_mets",
+        "active_allowed",
+        "No symptomatic brain metastases",
+    ),
+    (
+        "NCT00244933",
+        ["No active CNS metastases"],
+        [],
+        "brain_mets",
+        "stable_allowed",
+        "No active CNS metastases",
+    ),
+    (
+        "NCT00388726",
+        [],
+        [
+            "Patients with brain or subdural metastases are not eligible, unless they have "
+            "completed local therapy and have discontinued the use of corticosteroids for this "
+            "indication for at least 4 weeks before starting treatment in this study."
+        ],
+        "brain_mets",
+        "stable_allowed",
+        "unless they have completed local therapy",
+    ),
+    (
+        "NCT00005879",
+        ["At least 12 months since prior tamoxifen, raloxifene, or other antihormonal therapy"],
+        [],
+        "prior_endocrine",
+        "any",
+        "",
+    ),
+    (
+        "NCT00513292",
+        [
+            "Hormonal therapy must stop at or before study entry and be re-started, if "
+            "indicated, following surgery"
+        ],
+        [],
+        "prior_endocrine",
+        "any",
+        "",
+    ),
+    (
+        "NCT00382018",
+        [
+            "Prior hormonal therapy, bisphosphonate therapy, trastuzumab (Herceptin®), and/or "
+            "bevacizumab for metastatic disease allowed"
+        ],
+        [],
+        "prior_endocrine",
+        "any",
+        "",
+    ),
+    (
+        "NCT00003782",
+        ["Endocrine therapy: No prior hormonal therapy for breast cancer"],
+        [],
+        "prior_endocrine",
+        "excluded",
+        "No prior hormonal therapy",
+    ),
+    (
+        "NCT01273896",
+        [
+            "Prior treatment with at least one and no more than three lines of biologic and/or "
+            "chemotherapy for metastatic breast cancer (excluding hormonal therapy)"
+        ],
+        [],
+        "prior_endocrine",
+        "any",
+        "",
+    ),
+    (
+        "NCT00820872",
+        [
+            "No other concurrent anticancer therapy including chemotherapeutic agents, biologic "
+            "agents, or radiotherapy"
+        ],
+        [],
+        "prior_chemo",
+        "any",
+        "",
+    ),
+    (
+        "NCT02340221",
+        [],
+        [
+            "Prior treatment with greater than (>) 1 cytotoxic chemotherapy regimen for "
+            "metastatic breast cancer"
+        ],
+        "prior_chemo",
+        "any",
+        "",
+    ),
 ]
 
 
@@ -348,6 +505,31 @@ def test_splitter_keeps_sides_for_many_heading_styles():
     assert "Patients with one of: HER2-positive disease" in texts
     assert texts[-1] == "Age >= 18"
     assert split_criteria("") == [] and split_criteria(None) == []
+
+
+def test_splitter_reads_records_without_bullets():
+    """Older records put one criterion per line with no bullet; wrapped lines are indented."""
+    corpus = json.loads((CTGOV / "corpus" / "nli4ct-breast-criteria.json").read_text())
+    first = corpus[0]["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
+    texts = [c.text for c in split_criteria(first)]
+    assert texts[:2] == [
+        "Patients must have evaluable metastatic melanoma that is refractory to standard therapy.",
+        "Age greater than or equal to 16 years.",
+    ]
+    # a hanging-indent wrap (NCT03587740) stays one criterion
+    wrapped = json.loads((STUDIES_DIR / "NCT03587740.json").read_text())
+    text = wrapped["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
+    joined = [c.text for c in split_criteria(text) if "Central Pathology Review" in c.text]
+    assert len(joined) == 1 and "HER2-positive disease by local pathology" in joined[0]
+    # no final full stop, but each line starts a sentence: separate criteria
+    plain = "Exclusion Criteria:\n  Prior treatment with eribulin\n  Pregnant or breastfeeding\n"
+    assert [c.text for c in split_criteria(plain)] == [
+        "Prior treatment with eribulin",
+        "Pregnant or breastfeeding",
+    ]
+    # a line ending in "of" continues on the next one
+    cont = "Inclusion Criteria:\n  Progression after treatment with one of\n  Fulvestrant or AI\n"
+    assert len(split_criteria(cont)) == 1
 
 
 def test_every_corpus_text_is_read_without_error():

@@ -69,6 +69,25 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+_SENTENCE_START = re.compile(r"[A-Z][a-z]+\b")  # "Patients", not "FISH" or "HER2"
+_UNFINISHED = re.compile(r"(?:[,(/&:-]|\b(?:and|or|of|by|with|the|to|for|in|a|an|as|than|at))$")
+
+
+def _starts_plain_criterion(
+    current: list[str], plain_indent: int | None, indent: int, body: str
+) -> bool:
+    """Without bullets, a line is a new criterion when the one before is a finished sentence and
+    this one starts like a sentence at the same (or a lesser) indent; a wrapped line (deeper
+    indent, lower-case start, or an unfinished line before it) continues the criterion."""
+    if plain_indent is None or indent > plain_indent or not body[:1].isupper():
+        return False
+    last = current[-1].rstrip()
+    if last.endswith((".", ";")):
+        return True
+    # registry lists often drop the final full stop: "Has HER2+ disease" / "Pregnant patients"
+    return bool(_SENTENCE_START.match(body)) and not _UNFINISHED.search(last)
+
+
 @lru_cache(maxsize=4096)
 def _split_cached(text: str) -> tuple[Criterion, ...]:
     side = UNKNOWN_SIDE
@@ -76,6 +95,7 @@ def _split_cached(text: str) -> tuple[Criterion, ...]:
     out: list[tuple[str, str, str]] = []  # side, text, heading
     stem: tuple[int, str] | None = None  # indent, stem text ending with ":"
     current: list[str] | None = None
+    plain_indent: int | None = None  # indent of the current criterion when it has no bullet
 
     def flush() -> None:
         nonlocal current
@@ -97,7 +117,12 @@ def _split_cached(text: str) -> tuple[Criterion, ...]:
         bullet = _BULLET.match(raw)
         indent = len(raw) - len(raw.lstrip(" \t"))
         body = raw[bullet.end() :] if bullet else raw.strip()
-        if bullet or current is None:
+        if (
+            bullet
+            or current is None
+            or _starts_plain_criterion(current, plain_indent, indent, body)
+        ):
+            plain_indent = None if bullet else indent
             flush()
             if stem is not None and indent > stem[0]:
                 current = [stem[1], body.strip()]

@@ -375,7 +375,7 @@ _META_EXC = rx(
 _META_QUALIFIER = rx(
     r"brain|cns|central nervous|leptomening|spinal|visceral|symptomatic|"
     r"uncontrolled|lymphangit|crisis|liver|hepatic|bone|active|untreated|"
-    r"meningeal|intracranial|skin"
+    r"meningeal|intracranial|skin|limited to|confined to|\bonly\b"
 )
 _EARLY = rx(
     r"\bearly[\s-]*(stage|breast)|\boperable\b|\bstage\s*(i|ii|iii|1|2|3)[abc]?\b|"
@@ -390,6 +390,10 @@ _NO_META = rx(
     r"(distant )?(metasta|stage\s*iv)(?![^.;]{0,20}(liver|brain|bone|if))"
 )
 _META_WORD = rx(r"metasta|stage\s*(iv|4)")
+_META_TREATED = rx(
+    r"therap|treatment|chemo|line|regimen|proof|biops|setting|prior|previous|received|"
+    r"\bused?\b|use of|\bfor (the )?metasta|other than|except"
+)
 _EXC_META_HINT = re.compile(r"metasta|stage|\bm1\b|distant|recurren")
 
 
@@ -415,13 +419,10 @@ def _admits_metastatic(t: _Text) -> Facet:
         if not _EXC_META_HINT.search(_lower(text)):
             continue
         m = _META_EXC.search(text)
-        if (
-            m
-            and not _META_QUALIFIER.search(m.group(0))
-            and not _rx(r"therap|treatment|chemo|line|regimen|proof|biops|setting").search(
-                m.group(0)
-            )
-        ):
+        # the words up to the end of the clause: "metastatic disease limited to bone" excludes
+        # only some metastatic disease; "prior X for metastatic disease" is about treatment
+        clause = text[: m.end() + 40].split(".")[0].split(";")[0] if m else ""
+        if m and not _META_QUALIFIER.search(clause) and not _META_TREATED.search(m.group(0)):
             return _f(
                 name, "no", "The exclusion criteria rule out metastatic disease.", text, EXCLUSION
             )
@@ -574,6 +575,7 @@ _HER2_ZERO_OK = rx(
 )
 
 
+_DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
 _HER2_HINT = re.compile(r"her[\s-]*2|\bher\b|erbb2|tnbc|triple|ihc")
 
 
@@ -585,13 +587,16 @@ def _her2(t: _Text) -> Facet:
             continue
         if _HER2_LOW.search(text):
             low = low or text
+        neg_m = _HER2_NEG.search(text)
         for m in _HER2_POS.finditer(text):
             window = text[m.start() : m.end() + 25]
+            if neg_m and neg_m.end() <= m.start() and _DEFINED.search(text, neg_m.end(), m.start()):
+                continue  # "HER2-negative, defined as ... IHC 3+ with FISH negative"
             if not negated(text, m.start()) and not _rx(r"IHC\s*[0-2]").search(window):
                 pos = pos or text
                 break
         if (
-            _HER2_NEG.search(text)
+            neg_m
             or _TN.search(text)
             or any(negated(text, m.start()) for m in _HER2_POS.finditer(text))
         ):
@@ -637,7 +642,10 @@ def _her2(t: _Text) -> Facet:
         (
             x
             for x in t.exclusion
-            if "her" in x.lower() and _HER2_POS.search(x) and not _rx(r"unknown|status").search(x)
+            if "her" in x.lower()
+            and _HER2_POS.search(x)
+            and not _rx(r"unknown|status|exception").search(x)
+            and not _WASHOUT.search(x)
         ),
         None,
     )
@@ -763,10 +771,16 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
 _SENTENCE = re.compile(r" (?:(?<=[.;] )(?=[A-Z(])|/ |o (?=[a-z]))")
 
 
+# Older registry records list prior therapy under labels: "Endocrine therapy: No prior ...".
+_THERAPY_LABEL = re.compile(
+    r"^(?:biologic|endocrine|hormonal|chemo|radio|immuno)\w*(?: therapy)?\s*:\s*(?=\S)", re.I
+)
+
+
 @lru_cache(maxsize=8192)
 def sentences(text: str) -> tuple[str, ...]:
-    """Sentences of one norm()-ed criterion."""
-    return tuple(x for x in _SENTENCE.split(text) if x.strip())
+    """Sentences of one norm()-ed criterion (without a leading therapy-class label)."""
+    return tuple(_THERAPY_LABEL.sub("", x) for x in _SENTENCE.split(text) if x.strip())
 
 
 # Cheap substring checks that let most sentences skip the regular expressions entirely.
@@ -822,6 +836,7 @@ _NOT_REQ = rx(
     r"\b(may|can|allowed|permitted|optional|eligible|acceptable|regardless|"
     r"irrespective|whether|alternatively)\b|\bor not\b|\bOR\s*$"
 )
+_ALLOWED_END = rx(r"\b(are|is) (also )?(allowed|permitted)\W*$|\ballowed\W*$")
 _FUTURE = rx(
     r"eligible for|candidate for|will (receive|initiate|start|be)|being offered|"
     r"planned|scheduled|currently (on|receiving|taking)|initiat\w+|to receive|"
@@ -835,11 +850,14 @@ _NEVER = rx(
 _WASHOUT = rx(
     r">\s*\d+\s*(days?|weeks?|months?|years?)\s*(prior|before|ago|since)|within\s+(the\s+)?(last\s+|past\s+)?\d+|within\s+\w+\s+(days?|weeks?|months?)|"
     r"\d+\s*(days?|weeks?)\s*(prior|before)|half-?lives|wash-?out|(last|final) dose|"
-    r"\b(at least|minimum of|>=?)\s*\d+\s*(days?|weeks?)\s*(before|prior|since|from)"
+    r"\b(at least|more than|minimum of|>=?)\s*\d+\s*(days?|weeks?|months?|years?)\s*"
+    r"(\([^)]{0,20}\)\s*)?(before|prior|since|from)|since (the )?(completion|end|last)|"
+    r"completed (at least|more than|>)|\bdiscontinued\b|\bmust (stop|be stopped)|"
+    r"in the (previous|past|last) \d+"
 )
 _LINE_LIMIT = rx(
     r"(more than|>\s*=?|greater than|exceed\w*|no more than|up to|at most|maximum)"
-    r"\s*(of\s*)?(\d+|one|two|three|four|five)\s*(\(\d\)\s*)?(prior\s*|previous\s*)?"
+    r"\s*(\(\s*>?=?\s*\)\s*)?(of\s*)?(\d+|one|two|three|four|five)\s*(\(\d\)\s*)?(prior\s*|previous\s*)?"
     r"(lines?|regimens?|prior|previous|cytotoxic|chemo)|"
     r"(\d+|two|three|four)\s*(or more\s*)?(prior\s*)?(lines|regimens)"
 )
@@ -850,7 +868,8 @@ _DURATION_OK = rx(
 _NOW = rx(
     r"\b(current use|currently (receiving|taking|on|using)|concurrent\w*|concomitant\w*|"
     r"ongoing|during (the )?(study|trial)|while on|induced|toxicit\w*|related|side effects?|"
-    r"hypersensitivity|allerg\w*|contraindicat\w*|intoleran\w*)\b"
+    r"hypersensitivity|allerg\w*|contraindicat\w*|intoleran\w*|toxic effects?|"
+    r"(patients|participants|subjects) receiving)\b"
 )
 _PREVENTION = rx(
     r"\bcount(s|ed)?\b|prevention|pregnan\w*|child[\s-]*bearing|menopaus\w*|amenorrh\w*|"
@@ -871,7 +890,7 @@ _ANY_SYSTEMIC_EXC = rx(
 )
 _SETTING = rx(
     r"advanced|metasta|stage\s*iv|recurren|invasive|breast cancer|this cancer|"
-    r"current|TNBC|any indication|for (the )?(current|this)"
+    r"\bcurrent|TNBC|any indication|for (the )?(current|this)"
 )
 
 _CLASS = {
@@ -903,13 +922,15 @@ def _prior_in_inclusion(name: str, sentence: str) -> str | None:
     if not _mentions(name, sentence) or _PREVENTION.search(sentence):
         return None
     none = _ANY_SYSTEMIC_NONE.search(sentence)
-    if none and none.start() < 40 and _SETTING.search(sentence):
+    if none and none.start() < 40 and _SETTING.search(sentence) and not _NOW.search(sentence):
         return "excluded"
     m = _CLASS[name].search(sentence) or _DRUGS[name].search(sentence)
     if not m:
         return None
     before = sentence[max(0, m.start() - 80) : m.start()]
-    if _rx(r"(with or without|\+/-|±)\s*$").search(before):
+    if _rx(r"(with or without|\+/-|±|excluding|except|other than|not including)\s*$").search(
+        before
+    ):
         return None
     around = sentence[max(0, m.start() - 80) : m.end() + 100]
     if _FUTURE.search(before[-50:]) or _NOW.search(around):
@@ -920,7 +941,7 @@ def _prior_in_inclusion(name: str, sentence: str) -> str | None:
         return "excluded"
     if re.search(r"[\s-]*(refractory|resistant)", sentence[m.end() : m.end() + 12], re.I):
         return "required"
-    if _NOT_REQ.search(around):
+    if _NOT_REQ.search(around) or _ALLOWED_END.search(sentence):
         return None
     if not _REQ_WORDS.search(sentence) or _WASHOUT.search(sentence):
         return None
@@ -1036,6 +1057,13 @@ _SYMPTOM_Q = rx(
     r"(immediate|urgent|local)|requiring (immediate|urgent|local)|impending|"
     r"neurologically unstable|increasing doses of (cortico)?steroids"
 )
+_CONDITIONAL = rx(r"\b(if|provided|unless)\b")
+_BRAIN_REQUIRED = rx(
+    r"(presence of|must have|with|newly diagnosed|measurable|confirmed)[^.;]{0,40}(brain|cns)"
+    r"[^.;]{0,20}(metasta|lesion)"
+)
+# a sentence about brain metastases as such: "Brain metastases from breast cancer ..."
+_BRAIN_SUBJECT = rx(r"^\W*(brain|cns|intracranial)[\s-]*(metasta|lesion)")
 _ACTIVE_OK = rx(
     r"(untreated|new or progressive|progressing|active)[^.;]{0,60}(brain|cns)"
     r"[^.;]{0,80}(eligible|allowed|permitted|may)|resectable brain"
@@ -1075,6 +1103,7 @@ def _brain(t: _Text) -> Facet:
     name = "brain_mets"
     title_brain = _rx(r"brain metasta|CNS metasta|leptomening").search(t.title)
     allowance = None
+    kinds: dict[str, tuple[str, str]] = {}  # how brain metastases are excluded -> (text, side)
     for text in t.inclusion:
         if not _PRE_BRAIN.search(_lower(text)):
             continue
@@ -1083,11 +1112,9 @@ def _brain(t: _Text) -> Facet:
                 continue
             if (
                 title_brain
-                and re.search(
-                    r"(presence of|must have|with|newly diagnosed|"
-                    r"measurable)[^.;]{0,40}(brain|cns)[^.;]{0,20}metasta",
-                    x,
-                    re.I,
+                and (
+                    _BRAIN_REQUIRED.search(x)
+                    or (_BRAIN_SUBJECT.search(x) and not _ALLOWANCE.search(x))
                 )
                 and not negated(x, _BRAIN.search(x).start())
             ):
@@ -1124,17 +1151,27 @@ def _brain(t: _Text) -> Facet:
             ):
                 allowance = allowance or (text, INCLUSION)
             elif _rx(r"\b(no|without)\b[^.;]{0,30}(brain|cns)").search(x):
-                return _f(
-                    name, "excluded", "People with brain metastases cannot join.", text, INCLUSION
-                )
-    kinds: dict[str, str] = {}
+                # "No brain metastases" excludes all; "No symptomatic brain metastases" or
+                # "No active CNS metastases" only some, read as an exclusion criterion would be
+                kind = _brain_kind(x) or "all"
+                if kind == "all":
+                    return _f(
+                        name,
+                        "excluded",
+                        "People with brain metastases cannot join.",
+                        text,
+                        INCLUSION,
+                    )
+                kinds.setdefault(kind, (text, INCLUSION))
     for text in t.exclusion:
         if not _PRE_BRAIN.search(_lower(text)):
             continue
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
-            if _ALLOWANCE.search(x) and (_STABLE.search(x) or "untreated" in x.lower()):
+            if _ALLOWANCE.search(x) and (
+                _STABLE.search(x) or "untreated" in x.lower() or _CONDITIONAL.search(x)
+            ):
                 if _ACTIVE_OK.search(x):
                     return _f(
                         name,
@@ -1148,25 +1185,22 @@ def _brain(t: _Text) -> Facet:
                 continue
             kind = _brain_kind(x)
             if kind:
-                kinds.setdefault(kind, text)
+                kinds.setdefault(kind, (text, EXCLUSION))
     if "all" in kinds and not allowance:
-        return _f(name, "excluded", "Any brain metastases exclude.", kinds["all"], EXCLUSION)
+        return _f(name, "excluded", "Any brain metastases exclude.", *kinds["all"])
     if "active" in kinds or ("all" in kinds and allowance):
-        ev = kinds.get("active") or kinds["all"]
         return _f(
             name,
             "stable_allowed",
             "Active or untreated brain metastases exclude; treated, stable ones do not.",
-            ev,
-            EXCLUSION,
+            *(kinds.get("active") or kinds["all"]),
         )
     if "symptom" in kinds:
         return _f(
             name,
             "active_allowed",
             "Only symptomatic brain metastases (or ones needing urgent treatment) exclude.",
-            kinds["symptom"],
-            EXCLUSION,
+            *kinds["symptom"],
         )
     if allowance:
         return _f(
