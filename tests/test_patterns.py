@@ -150,3 +150,41 @@ def test_classifying_compiles_no_pattern(monkeypatch):
     for trial in trials:
         classify_trial(trial)
     assert built == []
+
+
+# The gates replaced these regular expressions (run on lower-cased text); they must agree. (The
+# HER2 one was `her[\s-]*2|...`; on norm()-ed text, with single spaces, that is the list here.)
+GATE_REFERENCE = {
+    "_PRE_META": r"metasta|advanced|unresectable|inoperable|stage|\bm1\b|mbc|\babc\b|"
+    r"recurren|relapse|curative|solid tumo",
+    "_PRE_HR": r"\b(?:hr|er|pr|pgr|tn|tnbc)\b|hormone|estrogen|oestrogen|triple|luminal|endocrine",
+    "_PRE_MARKER": r"pik3ca|esr1|akt1|pten|trop|androgen|\bar\b|hla|ny-eso|notch|uptake|"
+    r"grpr|fgfr|ntrk|fusion|idh1|her3|ccne1|defect|mutation|alteration|cldn|folr1|nectin|b7-h",
+    "_PRE_BRAIN": r"brain|cns|central nervous|intracranial|cerebral",
+    "_EXC_META_HINT": r"metasta|stage|\bm1\b|distant|recurren",
+    "_HER2_HINT": r"her2|her-2|her 2|her -2|her- 2|\bher\b|erbb2|tnbc|triple|ihc",
+    "_MENO_HINT": r"menopaus|\bm[ae]n\b|\bmales?\b",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATE_REFERENCE))
+def test_gate_agrees_with_its_regular_expression(name):
+    gate, reference = getattr(facets, name), re.compile(GATE_REFERENCE[name])
+    for text in REAL:
+        assert gate(text) == bool(reference.search(text.lower())), (name, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["ar", "AR", "m1", "her", "her2", "men", "males", "er", "tn", "tnbc", "abc", "stage"]
+            + ["x", "_", " ", "-", "+", "(", ")", "2", "/", "é", "breast", "metasta"]
+        ),
+        max_size=12,
+    ).map("".join),
+    st.sampled_from(sorted(GATE_REFERENCE)),
+)
+def test_gate_agrees_on_generated_text(text, name):
+    gate, reference = getattr(facets, name), re.compile(GATE_REFERENCE[name])
+    assert gate(text) == bool(reference.search(text.lower()))

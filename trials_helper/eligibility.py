@@ -10,8 +10,8 @@ criterion as one piece of text with its side (inclusion / exclusion), so a menti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 INCLUSION, EXCLUSION, UNKNOWN_SIDE = "inclusion", "exclusion", "unknown"
 
@@ -38,20 +38,23 @@ _BULLET = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Criterion:
+class Criterion(NamedTuple):
+    """One criterion and its side; a named tuple because long records have hundreds."""
+
     side: str  # "inclusion" | "exclusion" | "unknown"
     text: str
     heading: str = ""
 
 
 # Every heading form below contains one of these; most lines contain none and skip the patterns.
-_HEADING_WORD = re.compile(r"clusion|exclu|eligib|characteristics|prior concurrent")
+_HEADING_WORDS = ("clusion", "exclu", "eligib", "characteristics", "prior concurrent")
 
 
 def _heading_side(line: str) -> str | None:
+    if len(line) > 160 or not any(map(line.lower().__contains__, _HEADING_WORDS)):
+        return None
     text = line.strip().strip("*_#").strip()
-    if not text or len(text) > 120 or not _HEADING_WORD.search(text.lower()):
+    if not text or len(text) > 120:
         return None
     m = _HEADING.match(text)
     if m and (text.rstrip().endswith(":") or "criteri" in text.lower() or len(text) < 40):
@@ -65,12 +68,17 @@ def _heading_side(line: str) -> str | None:
 
 
 def _clean(text: str) -> str:
-    text = text.replace("\\>", ">").replace("\\<", "<").replace("\\*", "*").replace("\\_", "_")
+    if "\\" in text:
+        text = text.replace("\\>", ">").replace("\\<", "<").replace("\\*", "*")
+        text = text.replace("\\_", "_")
     return " ".join(text.split())
 
 
 _SENTENCE_START = re.compile(r"[A-Z][a-z]+\b")  # "Patients", not "FISH" or "HER2"
-_UNFINISHED = re.compile(r"(?:[,(/&:-]|\b(?:and|or|of|by|with|the|to|for|in|a|an|as|than|at))$")
+_UNFINISHED_END = (",", "(", "/", "&", ":", "-")
+_UNFINISHED_WORD = frozenset(
+    ["and", "or", "of", "by", "with", "the", "to", "for", "in", "a", "an", "as", "than", "at"]
+)
 
 
 def _starts_plain_criterion(
@@ -85,7 +93,9 @@ def _starts_plain_criterion(
     if last.endswith((".", ";")):
         return True
     # registry lists often drop the final full stop: "Has HER2+ disease" / "Pregnant patients"
-    return bool(_SENTENCE_START.match(body)) and not _UNFINISHED.search(last)
+    if last.endswith(_UNFINISHED_END) or not _SENTENCE_START.match(body):
+        return False
+    return last.rsplit(None, 1)[-1].lower() not in _UNFINISHED_WORD
 
 
 @lru_cache(maxsize=4096)
@@ -134,7 +144,7 @@ def _split_cached(text: str) -> tuple[Criterion, ...]:
         else:
             current.append(body.strip())
     flush()
-    return tuple(Criterion(s, t, h) for s, t, h in out)
+    return tuple(map(Criterion._make, out))
 
 
 def split_criteria(text: str | None) -> list[Criterion]:

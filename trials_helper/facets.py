@@ -121,10 +121,19 @@ _DASHES = str.maketrans(
 )
 
 
+_DASH_RE = re.compile("[" + "".join(chr(c) for c in _DASHES) + "]")
+
+
+def _plain(text: str) -> str:
+    """text.translate(_DASHES), but only where those characters are (translate walks all)."""
+    if text.isascii():
+        return text
+    return _DASH_RE.sub(lambda m: _DASHES[ord(m.group())], text)
+
+
 def norm(text: str) -> str:
     """Plain dashes and comparison signs, no markdown escapes, single spaces."""
-    if not text.isascii():
-        text = text.translate(_DASHES)
+    text = _plain(text)
     if "\\" in text:
         text = text.replace("\\", "")
     return " ".join(text.split())
@@ -298,22 +307,49 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-# Fast literal pre-checks on lower-cased text: a text that fails one cannot match the
-# case-insensitive patterns of that facet, so most criteria skip them entirely.
-_PRE_META = re.compile(
-    r"metasta|advanced|unresectable|inoperable|stage|\bm1\b|mbc|\babc\b|"
-    r"recurren|relapse|curative|solid tumo"
+class Gate:
+    """A cheap pre-check: can this text concern a facet at all?
+
+    True when the text contains one of `parts` anywhere or one of `words` as a whole word.
+    Substring tests run in C and a word pattern that starts with a literal lets the engine jump
+    between candidate positions, which together are several times faster than one regular
+    expression with word boundaries in front of its alternatives. A text that fails the gate
+    cannot match the facet's patterns, so most criteria skip them entirely.
+    """
+
+    __slots__ = ("_has_word", "parts", "words")
+
+    def __init__(self, parts: Sequence[str], words: Sequence[str] = ()) -> None:
+        self.parts, self.words = tuple(parts), tuple(words)
+        # "ar" as a word: the literal first, then look back to check nothing word-like precedes
+        body = "|".join(
+            rf"{re.escape(w)}(?<!\w{re.escape(w)})(?!\w)" for w in sorted(words, key=len)[::-1]
+        )
+        self._has_word = re.compile(body).search if words else None
+
+    def __call__(self, text: str) -> bool:
+        lower = _lower(text)
+        if any(map(lower.__contains__, self.parts)):
+            return True
+        return self._has_word is not None and self._has_word(lower) is not None
+
+
+_PRE_META = Gate(
+    ("metasta", "advanced", "unresectable", "inoperable", "stage", "mbc", "recurren", "relapse")
+    + ("curative", "solid tumo"),
+    ("m1", "abc"),
 )
-_PRE_HR = re.compile(
-    r"\b(?:hr|er|pr|pgr|tn|tnbc)\b|hormone|estrogen|oestrogen|triple|luminal|"
-    r"endocrine"
+_PRE_HR = Gate(
+    ("hormone", "estrogen", "oestrogen", "triple", "luminal", "endocrine"),
+    ("hr", "er", "pr", "pgr", "tn", "tnbc"),
 )
-_PRE_MARKER = re.compile(
-    r"pik3ca|esr1|akt1|pten|trop|androgen|\bar\b|hla|ny-eso|notch|uptake|"
-    r"grpr|fgfr|ntrk|fusion|idh1|her3|ccne1|defect|mutation|alteration|"
-    r"cldn|folr1|nectin|b7-h"
+_PRE_MARKER = Gate(
+    ("pik3ca", "esr1", "akt1", "pten", "trop", "androgen", "hla", "ny-eso", "notch", "uptake")
+    + ("grpr", "fgfr", "ntrk", "fusion", "idh1", "her3", "ccne1", "defect", "mutation")
+    + ("alteration", "cldn", "folr1", "nectin", "b7-h"),
+    ("ar",),
 )
-_PRE_BRAIN = re.compile(r"brain|cns|central nervous|intracranial|cerebral")
+_PRE_BRAIN = Gate(("brain", "cns", "central nervous", "intracranial", "cerebral"))
 
 
 def negated(text: str, start: int) -> bool:
@@ -336,10 +372,17 @@ class _Text:
         return None
 
 
+def _norm_lines(text: str) -> str:
+    """norm() for a whole criteria text, keeping its lines (the splitter needs them); the
+    splitter then leaves single spaces, so criteria need no norm() of their own."""
+    text = _plain(text)
+    return text.replace("\\", "") if "\\" in text else text
+
+
 def _prepare(trial: Trial) -> _Text:
-    criteria = tuple(split_criteria(trial.eligibility_criteria))
-    inc = tuple(norm(c.text) for c in criteria if c.side != EXCLUSION)
-    exc = tuple(norm(c.text) for c in criteria if c.side == EXCLUSION)
+    criteria = tuple(split_criteria(_norm_lines(trial.eligibility_criteria or "")))
+    inc = tuple(c.text for c in criteria if c.side != EXCLUSION)
+    exc = tuple(c.text for c in criteria if c.side == EXCLUSION)
     title = norm(
         " | ".join(
             x
@@ -394,7 +437,7 @@ _META_TREATED = rx(
     r"therap|treatment|chemo|line|regimen|proof|biops|setting|prior|previous|received|"
     r"\bused?\b|use of|\bfor (the )?metasta|other than|except"
 )
-_EXC_META_HINT = re.compile(r"metasta|stage|\bm1\b|distant|recurren")
+_EXC_META_HINT = Gate(("metasta", "stage", "distant", "recurren"), ("m1",))
 
 
 def _mentions_breast(t: _Text, *, exclusion: bool = True) -> bool:
@@ -416,7 +459,7 @@ def _admits_metastatic(t: _Text) -> Facet:
             "title",
         )
     for text in t.exclusion:
-        if not _EXC_META_HINT.search(_lower(text)):
+        if not _EXC_META_HINT(text):
             continue
         m = _META_EXC.search(text)
         # the words up to the end of the clause: "metastatic disease limited to bone" excludes
@@ -428,7 +471,7 @@ def _admits_metastatic(t: _Text) -> Facet:
             )
     positive = None
     for text in (t.title, *t.inclusion):
-        if not _PRE_META.search(_lower(text)):
+        if not _PRE_META(text):
             continue
         for m in _META.finditer(text):
             if not negated(text, m.start()):
@@ -501,15 +544,9 @@ _ER_LOW = rx(
 )
 
 
-_HR_HINT = re.compile(
-    r"HR|ER|PR|PgR|[Hh]ormone|[Ee]strogen|[Oo]estrogen|[Tt]riple|TNBC|"
-    r"[Ll]uminal|[Ee]ndocrine|[Tt]riple"
-)
-
-
 def _hr(t: _Text) -> Facet:
     name = "hr"
-    texts = tuple(x for x in (t.title, *t.inclusion) if _PRE_HR.search(_lower(x)))
+    texts = tuple(x for x in (t.title, *t.inclusion) if _PRE_HR(x))
     pos = neg = None
     for text in texts:
         for m in _HR_POS.finditer(text):
@@ -546,7 +583,7 @@ def _hr(t: _Text) -> Facet:
             neg,
             "title" if neg == t.title else INCLUSION,
         )
-    exc = t.first(t.exclusion, _HR_POS)
+    exc = t.first(tuple(filter(_PRE_HR, t.exclusion)), _HR_POS)
     if exc:
         return _f(
             name, "negative", "Hormone-receptor-positive disease is excluded.", exc, EXCLUSION
@@ -576,14 +613,16 @@ _HER2_ZERO_OK = rx(
 
 
 _DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
-_HER2_HINT = re.compile(r"her[\s-]*2|\bher\b|erbb2|tnbc|triple|ihc")
+_HER2_HINT = Gate(
+    ("her2", "her-2", "her 2", "her -2", "her- 2", "erbb2", "tnbc", "triple", "ihc"), ("her",)
+)
 
 
 def _her2(t: _Text) -> Facet:
     name = "her2"
     pos = neg = low = None
     for text in (t.title, *t.inclusion):
-        if not (_HER2_HINT.search(_lower(text))):
+        if not _HER2_HINT(text):
             continue
         if _HER2_LOW.search(text):
             low = low or text
@@ -737,7 +776,7 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
     found: list[str] = []
     evidence = ""
     for text in (t.title, *t.inclusion):
-        if not _PRE_MARKER.search(_lower(text)):
+        if not _PRE_MARKER(text):
             continue
         if _MARKER_NOT_REQUIRED.search(text):
             continue
@@ -804,17 +843,30 @@ _SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive",
 
 
 _ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
+
+
+def _maybe_acronym(text: str) -> bool:
+    return "ET" in text or "AI" in text or "SERD" in text
+
+
 _ALL_TAGS = frozenset(_KEYS)
+_NO_TAGS: frozenset[str] = frozenset()
+_ENDOCRINE_ONLY = frozenset({"prior_endocrine"})
+_ANY_KEY = (*_SYSTEMIC_KEYS, *(k for keys in _KEYS.values() for k in keys))
 
 
 @lru_cache(maxsize=65536)
 def _mention_tags(text: str) -> frozenset[str]:
     """Which prior-therapy classes a text can be about (one pass of substring checks)."""
     has = _lower(text).__contains__
+    if not any(map(has, _ANY_KEY)):  # most criteria: one pass, nothing found
+        if _maybe_acronym(text) and _ACRONYMS.search(text):
+            return _ENDOCRINE_ONLY
+        return _NO_TAGS
     if any(map(has, _SYSTEMIC_KEYS)):
         return _ALL_TAGS
     tags = {name for name, keys in _KEYS.items() if any(map(has, keys))}
-    if "prior_endocrine" not in tags and _ACRONYMS.search(text):
+    if "prior_endocrine" not in tags and _maybe_acronym(text) and _ACRONYMS.search(text):
         tags.add("prior_endocrine")
     return frozenset(tags)
 
@@ -991,24 +1043,27 @@ def _prior_in_exclusion(name: str, sentence: str) -> bool:
     )
 
 
+def _title_prior(name: str) -> LowerPattern:
+    """'CDK4/6 inhibitor-resistant', 'after endocrine therapy' in a title: earlier therapy."""
+    cls = _CLASS[name].pattern + (r"|hormone|endocrine" if name == "prior_endocrine" else "")
+    return rx(
+        rf"(?:{cls})[\s-]*(refractory|resistant|pretreated)|(after|following|"
+        rf"progress\w* (on|after)|previously treated with|pretreated with)[^|]{{0,30}}"
+        rf"(?:{cls})"
+    )
+
+
+_TITLE_PRIOR = {name: _title_prior(name) for name in _CLASS}
+
+
 def _prior(t: _Text, name: str, breast: bool) -> Facet:
     what = _WORDS[name]
     if not breast:
         return _f(name, "any", "Not a breast cancer study.")
-    required = excluded = None
-    cls = _CLASS[name].pattern
-    if name == "prior_endocrine":
-        cls += r"|hormone|endocrine"
-    if re.search(
-        rf"(?:{cls})[\s-]*(refractory|resistant|pretreated)|(after|following|"
-        rf"progress\w* (on|after)|previously treated with|pretreated with)[^|]{{0,30}}"
-        rf"(?:{cls})",
-        t.title,
-        re.I,
-    ):
-        required = t.title
+    required = t.title if _TITLE_PRIOR[name].search(t.title) else None
+    excluded = None
     for text in t.inclusion:
-        if not _mentions(name, text):
+        if name not in _mention_tags(text):
             continue
         for sentence in sentences(text):
             verdict = _prior_in_inclusion(name, sentence)
@@ -1105,7 +1160,7 @@ def _brain(t: _Text) -> Facet:
     allowance = None
     kinds: dict[str, tuple[str, str]] = {}  # how brain metastases are excluded -> (text, side)
     for text in t.inclusion:
-        if not _PRE_BRAIN.search(_lower(text)):
+        if not _PRE_BRAIN(text):
             continue
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
@@ -1164,7 +1219,7 @@ def _brain(t: _Text) -> Facet:
                     )
                 kinds.setdefault(kind, (text, INCLUSION))
     for text in t.exclusion:
-        if not _PRE_BRAIN.search(_lower(text)):
+        if not _PRE_BRAIN(text):
             continue
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
@@ -1226,15 +1281,13 @@ _OFS = rx(r"ovarian (function )?(suppression|ablation)|\bOFS\b|GnRH|LHRH|goserel
 _NOT_MENO_RULE = rx(r"child[\s-]*bearing|pregnan|contracepti|defined as|definition")
 
 
-_MENO_HINT = re.compile(r"menopaus|\bm[ae]n\b|\bmales?\b")
+_MENO_HINT = Gate(("menopaus",), ("men", "man", "male", "males"))
 
 
 def _menopause(t: _Text) -> Facet:
     name = "menopause"
     texts = tuple(
-        x
-        for x in (t.title, *t.inclusion)
-        if _MENO_HINT.search(_lower(x)) and not _NOT_MENO_RULE.search(x)
+        x for x in (t.title, *t.inclusion) if _MENO_HINT(x) and not _NOT_MENO_RULE.search(x)
     )
     anyone = t.first(texts, _ANY_MENO)
     pre = t.first(texts, _PRE)
