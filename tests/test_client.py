@@ -277,6 +277,56 @@ def test_corrupt_cache_file_is_set_aside_and_rebuilt(settings):
     c.close()
 
 
+def _locked_for(monkeypatch, times: int) -> list[int]:
+    """Make opening the SQLite cache meet "database is locked" `times` times (as when another
+    process is creating or writing it), then open normally."""
+    from trials_helper import cache as cache_module
+
+    real_backend, calls = cache_module._backend, []
+
+    def busy_backend(settings):
+        calls.append(1)
+        if len(calls) <= times:
+            raise sqlite3.OperationalError("database is locked")
+        return real_backend(settings)
+
+    monkeypatch.setattr(cache_module, "_backend", busy_backend)
+    monkeypatch.setattr(cache_module, "BUSY_WAITS", (0.0, 0.0, 0.0))
+    return calls
+
+
+def test_briefly_locked_cache_is_waited_for_not_set_aside(settings, monkeypatch):
+    cache_dir = settings.cache_path
+    first = RegistryClient(settings)
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged(real_studies()[:3], 10))
+        first.fetch()
+    first.close()
+    calls = _locked_for(monkeypatch, 2)
+    c = RegistryClient(settings)
+    result = c.fetch(offline=True)  # the earlier answer is still there
+    assert len(calls) == 3 and result.source == "cache" and result.fetched == 3
+    assert c.cache_status.backend == "sqlite" and c.cache_status.note == ""
+    assert not list(cache_dir.glob("*.corrupt-*"))
+    c.close()
+
+
+def test_cache_that_stays_locked_is_left_alone_and_memory_used(settings, monkeypatch):
+    cache_dir = settings.cache_path
+    cache_dir.mkdir(parents=True)
+    db = cache_dir / "http_cache.sqlite"
+    sqlite3.connect(db).execute("create table other_process (x)").connection.commit()
+    _locked_for(monkeypatch, 99)
+    c = RegistryClient(settings)
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged(real_studies()[:2], 10))
+        assert c.fetch().fetched == 2
+    assert c.cache_status.backend == "memory"
+    assert "in use by another process" in c.cache_status.note
+    assert db.exists() and not list(cache_dir.glob("*.corrupt-*"))  # never moved away
+    c.close()
+
+
 def test_unwritable_cache_location_falls_back_to_memory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

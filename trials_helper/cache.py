@@ -145,18 +145,54 @@ def _probe(backend) -> None:
     len(backend.responses)
 
 
+def _is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "busy": another process is writing, nothing is broken."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+BUSY_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0)  # about 5.5 s in all
+
+
+def _open_patiently(settings: Settings):
+    """Open and probe the store, waiting while another process holds the file's lock (two app
+    sessions starting together, or the CLI next to the app)."""
+    for wait in (*BUSY_WAITS, None):
+        try:
+            backend, status = _backend(settings)
+            _probe(backend)
+            return backend, status
+        except sqlite3.OperationalError as exc:
+            if wait is None or not _is_busy(exc):
+                raise
+            log.info("cache file busy (%s); waiting %.2f s", exc, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def build_cache(settings: Settings):
-    """Open the configured cache; repair or replace it when it is broken."""
+    """Open the configured cache; repair or replace it when it is broken.
+
+    A file that stays locked by another process is left alone (moving it would break that
+    process's cache); this session then keeps answers in memory.
+    """
     try:
-        backend, status = _backend(settings)
-        _probe(backend)
-        return backend, status
+        return _open_patiently(settings)
     except (sqlite3.DatabaseError, OSError) as exc:
+        if _is_busy(exc):
+            note = (
+                f"The cache at {settings.cache_path} is in use by another process and stayed "
+                f"locked ({exc}); answers are kept in memory for this session only."
+            )
+            log.warning(note)
+            return (
+                requests_cache.backends.BaseCache(),
+                CacheStatus("memory", "this process only", note),
+            )
         if settings.cache_backend == "sqlite":
             moved = _set_aside(_sqlite_file(settings))
             try:
-                backend, status = _backend(settings)
-                _probe(backend)
+                backend, status = _open_patiently(settings)
                 status.note = (
                     f"The cache file could not be read ({exc}); it was set aside"
                     + (f" as {moved.name}" if moved else "")

@@ -99,7 +99,8 @@ def _starts_plain_criterion(
 
 
 @lru_cache(maxsize=4096)
-def _split_cached(text: str) -> tuple[Criterion, ...]:
+def _split_cached(text: str) -> tuple[tuple[str, str, str], ...]:
+    """(side, text, heading) per criterion; plain tuples, as the facet reader reads many."""
     side = UNKNOWN_SIDE
     heading = ""
     out: list[tuple[str, str, str]] = []  # side, text, heading
@@ -144,11 +145,16 @@ def _split_cached(text: str) -> tuple[Criterion, ...]:
         else:
             current.append(body.strip())
     flush()
-    return tuple(map(Criterion._make, out))
+    return tuple(out)
 
 
 def split_criteria(text: str | None) -> list[Criterion]:
     """Criteria in order; text before any heading has side "unknown" (read as inclusion)."""
     if not text:
         return []
-    return list(_split_cached(text))
+    return list(map(Criterion._make, _split_cached(text)))
+
+
+def split_sides(text: str | None) -> tuple[tuple[str, str, str], ...]:
+    """split_criteria() as plain (side, text, heading) tuples, for readers of many records."""
+    return _split_cached(text) if text else ()

@@ -20,7 +20,7 @@ from re import _constants as _sre
 from re._parser import parse as _sre_parse
 from typing import Any, TextIO
 
-from .eligibility import EXCLUSION, INCLUSION, Criterion, split_criteria
+from .eligibility import EXCLUSION, INCLUSION, split_sides
 from .studies import Trial, parse_study
 
 SPEC_COLUMNS: tuple[str, ...] = (
@@ -360,10 +360,11 @@ def negated(text: str, start: int) -> bool:
 @dataclass(frozen=True)
 class _Text:
     trial: Trial
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[tuple[str, str, str], ...]  # (side, text, heading)
     inclusion: tuple[str, ...]
     exclusion: tuple[str, ...]
     title: str  # titles + conditions + keywords
+    memo: dict[str, bool] = field(default_factory=dict, compare=False)  # answers read once
 
     def first(self, texts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
         for t in texts:
@@ -380,9 +381,9 @@ def _norm_lines(text: str) -> str:
 
 
 def _prepare(trial: Trial) -> _Text:
-    criteria = tuple(split_criteria(_norm_lines(trial.eligibility_criteria or "")))
-    inc = tuple(c.text for c in criteria if c.side != EXCLUSION)
-    exc = tuple(c.text for c in criteria if c.side == EXCLUSION)
+    criteria = split_sides(_norm_lines(trial.eligibility_criteria or ""))
+    inc = tuple(text for side, text, _ in criteria if side != EXCLUSION)
+    exc = tuple(text for side, text, _ in criteria if side == EXCLUSION)
     title = norm(
         " | ".join(
             x
@@ -441,11 +442,19 @@ _EXC_META_HINT = Gate(("metasta", "stage", "distant", "recurren"), ("m1",))
 
 
 def _mentions_breast(t: _Text, *, exclusion: bool = True) -> bool:
-    """Is this a breast cancer study at all? Title and conditions first, then the rest."""
-    if _BREAST.search(t.title):
-        return True
-    parts = (*t.inclusion, *(t.exclusion if exclusion else ()), t.trial.brief_summary)
-    return bool(_BREAST.search(" ".join(parts)))
+    """Is this a breast cancer study at all? Title and conditions first, then the inclusion
+    criteria and summary, then (if asked) the exclusion criteria; each part read once."""
+    memo = t.memo
+    if "breast" not in memo:
+        memo["breast"] = bool(
+            _BREAST.search(t.title)
+            or _BREAST.search(" ".join((*t.inclusion, t.trial.brief_summary)))
+        )
+    if memo["breast"] or not exclusion:
+        return memo["breast"]
+    if "breast_exc" not in memo:
+        memo["breast_exc"] = bool(_BREAST.search(" ".join(t.exclusion)))
+    return memo["breast_exc"]
 
 
 def _admits_metastatic(t: _Text) -> Facet:
@@ -470,9 +479,8 @@ def _admits_metastatic(t: _Text) -> Facet:
                 name, "no", "The exclusion criteria rule out metastatic disease.", text, EXCLUSION
             )
     positive = None
-    for text in (t.title, *t.inclusion):
-        if not _PRE_META(text):
-            continue
+    meta_texts = [x for x in t.inclusion if _PRE_META(x)]  # all that can name metastases
+    for text in (t.title, *meta_texts) if _PRE_META(t.title) else meta_texts:
         for m in _META.finditer(text):
             if not negated(text, m.start()):
                 positive = text
@@ -481,8 +489,8 @@ def _admits_metastatic(t: _Text) -> Facet:
             break
     if positive:
         early_only = t.first((t.title,), _EARLY) and not _META.search(t.title)
-        neg_meta = t.first(t.inclusion, _NO_META)
-        if neg_meta or (early_only and not t.first(t.inclusion, _META_WORD)):
+        neg_meta = t.first(meta_texts, _NO_META)
+        if neg_meta or (early_only and not t.first(meta_texts, _META_WORD)):
             return _f(
                 name,
                 "no",
