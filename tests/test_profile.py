@@ -65,6 +65,8 @@ def test_from_dict_accepts_loose_input():
         ({"her2": "maybe"}, "HER2 status: 'maybe' is not one of positive, low, zero, unknown"),
         ({"age": 12}, "Age: 12 must be a whole number from 18 to 120"),
         ({"age": "sixty"}, "Age: 'sixty' is not a number"),
+        ({"age": "inf"}, "Age: 'inf' is not a number of years"),  # found by hypothesis
+        ({"age": "nan"}, "Age: 'nan' is not a number of years"),
         ({"sex": "male", "menopause": "post"}, "Menopausal status applies to women"),
         ({"prior_tdxd": "yes", "prior_her2": "no"}, "Trastuzumab deruxtecan is an anti-HER2"),
         ({"colour": "blue"}, "Unknown profile field(s): colour"),

@@ -8,6 +8,7 @@ combinations that cannot be true, with a message that says which fields to chang
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -298,6 +299,8 @@ def _age(raw: Any) -> int | None:
         number = float(raw)
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"Age: {raw!r} is not a number.") from exc
+    if not math.isfinite(number):
+        raise ProfileError(f"Age: {raw!r} is not a number of years.")
     if number != int(number):
         raise ProfileError(f"Age: {raw!r} must be a whole number of years.")
     return int(number)
