@@ -52,6 +52,8 @@ def test_environment_values_are_read_and_typed():
         ("TRIALS_HELPER_PAGE_SIZE", "5000", "between 1 and 1000"),
         ("TRIALS_HELPER_API_URL", "clinicaltrials.gov", "http://"),
         ("TRIALS_HELPER_CONNECT_TIMEOUT", "0", "greater than 0"),
+        ("TRIALS_HELPER_READ_TIMEOUT", "inf", "finite"),  # would mean waiting forever
+        ("TRIALS_HELPER_BACKOFF", "nan", "finite"),
         ("TRIALS_HELPER_CACHE_BACKEND", "mongo", "redis://"),
     ],
 )

@@ -7,6 +7,7 @@ README lists every setting, and a test fails when one is missing there.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -32,15 +33,22 @@ class Setting:
         return ENV_PREFIX + self.name.upper()
 
 
-def _positive_float(text: str) -> float:
+def _finite(text: str) -> float:
     value = float(text)
+    if not math.isfinite(value):  # "inf" would mean no timeout at all; "nan" compares false
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite(text)
     if value <= 0:
         raise ValueError("must be greater than 0")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _finite(text)
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
