@@ -270,6 +270,54 @@ CASES = [
         "any",
         "",
     ),
+    # First-line studies: the therapy is still to come, so none of it may have been had
+    (
+        "NCT05977036",
+        [
+            "Planned to initiate standard of care first-line therapy with FDA-approved endocrine "
+            "therapy plus CDK4/6 inhibitor for the stated diagnosis at the time of study "
+            "enrollment."
+        ],
+        [],
+        "prior_cdk46",
+        "excluded",
+        "first-line",
+    ),
+    (
+        "NCT00676663",
+        [
+            "Patient may have had one prior chemotherapy as part of first line therapy as long "
+            "as it was received before initiation of prior AI"
+        ],
+        [],
+        "prior_endocrine",
+        "any",
+        "",
+    ),
+    # HER2-low is not undone by an unrelated "status of 0" (ECOG) elsewhere
+    (
+        "NCT04553770",
+        [
+            "Tumor is HER2-low by immunohistochemistry (IHC), defined as 1+ or 2+, confirmed by "
+            "central testing.",
+            "Eastern Cooperative Oncology Group (ECOG) performance status of 0 or 1",
+        ],
+        [],
+        "her2",
+        "low",
+        "HER2-low",
+    ),
+    (
+        "NCT04704661",
+        [
+            "Patients must have HER2-positive or HER2-expressing tumors determined by a Clinical "
+            "Laboratory Improvement Act (CLIA)-certified laboratory."
+        ],
+        [],
+        "her2",
+        "any",
+        "HER2-expressing",
+    ),
     # Sentences of older records (../shared/ctgov/corpus), one criterion per line, no bullets
     (
         "NCT00232505",
@@ -472,6 +520,10 @@ def test_early_stage_study_never_requires_markers():
 
 
 def test_categories_from_real_interventions():
+    f = classify(load_study("NCT06257264"))  # BG-68501 (CDK2) + fulvestrant + BGB-43395 (CDK4)
+    assert set(f.categories.value) == {"other_targeted", "endocrine", "cdk46"}
+    f = classify(load_study("NCT05455619"))  # evexomostat: a MetAP2 inhibitor
+    assert f.categories.value == ("other_targeted",)
     f = classify(load_study("NCT06331169"))  # anlotinib + trastuzumab deruxtecan
     assert set(f.categories.value) == {"other_targeted", "adc", "her2_directed"}
     f = classify(load_study("NCT06188520"))  # AZD8421 (CDK2-selective) + camizestrant + CDK4/6

@@ -612,7 +612,8 @@ _HER2_NEG = rx(
 )
 _HER2_LOW = rx(
     r"HER-?2[\s-]*(?:-|\s)?\s*(?:low|ultra[\s-]*low)|ultra[\s-]*low|"
-    r"IHC\s*1\s*\+\s*(?:or|and|&|,|/)\s*(?:IHC\s*)?2\s*\+|0\s*<\s*IHC\s*<\s*1\+"
+    r"IHC\s*1\s*\+\s*(?:or|and|&|,|/)\s*(?:IHC\s*)?2\s*\+|0\s*<\s*IHC\s*<\s*1\+|"
+    r"HER-?2[\s-]*expressing|HER-?2 expression \(?(?:IHC\s*)?1\s*\+?\s*(?:-|to)\s*3\s*\+"
 )
 _HER2_ZERO_OK = rx(
     r"IHC\s*(?:score\s*(?:of\s*)?)?0(?![.\d])\s*(?:,|or|to|-|and)|IHC\s*(?:status of\s*)?0\s*,|"
@@ -648,9 +649,20 @@ def _her2(t: _Text) -> Facet:
             or any(negated(text, m.start()) for m in _HER2_POS.finditer(text))
         ):
             neg = neg or text
+    if pos and pos == low and pos != neg:
+        # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
+        return _f(
+            name,
+            "any",
+            "HER2-positive and HER2-low disease are both admitted.",
+            pos,
+            "title" if pos == t.title else INCLUSION,
+        )
     if (
         low
-        and not any(_HER2_ZERO_OK.search(x) for x in (low, *(t.inclusion)))
+        # IHC 0 admitted too means HER2-negative; only criteria about HER2 count ("ECOG
+        # performance status of 0 or 1" is not an IHC score)
+        and not any(_HER2_ZERO_OK.search(x) for x in (low, *t.inclusion) if _HER2_HINT(x))
         and not (pos and pos != low)
     ):
         return _f(
@@ -896,6 +908,7 @@ _NOT_REQ = rx(
     r"\b(may|can|allowed|permitted|optional|eligible|acceptable|regardless|"
     r"irrespective|whether|alternatively)\b|\bor not\b|\bOR\s*$"
 )
+_FIRST_USE = rx(r"(for the first time|first[\s-]*line)[^.;]{0,80}$")
 _ALLOWED_END = rx(r"\b(are|is) (also )?(allowed|permitted)\W*$|\ballowed\W*$")
 _FUTURE = rx(
     r"eligible for|candidate for|will (receive|initiate|start|be)|being offered|"
@@ -993,6 +1006,14 @@ def _prior_in_inclusion(name: str, sentence: str) -> str | None:
     ):
         return None
     around = sentence[max(0, m.start() - 80) : m.end() + 100]
+    if (
+        _FIRST_USE.search(before)
+        and _FUTURE.search(sentence)
+        and not _REQ_WORDS.search(before[-20:])  # "... before initiation of prior AI"
+    ):
+        # "planned to initiate first-line endocrine therapy plus a CDK4/6 inhibitor", "for the
+        # first time being offered CDK4/6 inhibition": none of it received yet
+        return "excluded"
     if _FUTURE.search(before[-50:]) or _NOW.search(around):
         return None
     if _NEVER.search(before) or re.search(r"na[iï]ve", sentence[m.end() : m.end() + 25], re.I):
