@@ -43,6 +43,13 @@ def client(settings):
     c.close()
 
 
+def fetch_served(client: RegistryClient, n: int, **kwargs):
+    """client.fetch() while a mock registry serves the first n real recorded studies."""
+    with responses.RequestsMock() as rsps:
+        serve_pages(rsps, paged(real_studies()[:n], 10))
+        return client.fetch(**kwargs)
+
+
 def query_of(call) -> dict[str, list[str]]:
     return parse_qs(urlparse(call.request.url).query)
 
@@ -298,9 +305,7 @@ def _locked_for(monkeypatch, times: int) -> list[int]:
 def test_briefly_locked_cache_is_waited_for_not_set_aside(settings, monkeypatch):
     cache_dir = settings.cache_path
     first = RegistryClient(settings)
-    with responses.RequestsMock() as rsps:
-        serve_pages(rsps, paged(real_studies()[:3], 10))
-        first.fetch()
+    fetch_served(first, 3)
     first.close()
     calls = _locked_for(monkeypatch, 2)
     c = RegistryClient(settings)
@@ -318,9 +323,7 @@ def test_cache_that_stays_locked_is_left_alone_and_memory_used(settings, monkeyp
     sqlite3.connect(db).execute("create table other_process (x)").connection.commit()
     _locked_for(monkeypatch, 99)
     c = RegistryClient(settings)
-    with responses.RequestsMock() as rsps:
-        serve_pages(rsps, paged(real_studies()[:2], 10))
-        assert c.fetch().fetched == 2
+    assert fetch_served(c, 2).fetched == 2
     assert c.cache_status.backend == "memory"
     assert "in use by another process" in c.cache_status.note
     assert db.exists() and not list(cache_dir.glob("*.corrupt-*"))  # never moved away
@@ -332,9 +335,7 @@ def test_unwritable_cache_location_falls_back_to_memory(tmp_path):
     blocker.write_text("not a folder")
     settings = load_settings({}, cache_dir=str(blocker / "cache"), retries=0)
     c = RegistryClient(settings)
-    with responses.RequestsMock() as rsps:
-        serve_pages(rsps, paged(real_studies()[:2], 10))
-        assert c.fetch().fetched == 2
+    assert fetch_served(c, 2).fetched == 2
     assert c.cache_status.backend == "memory"
     assert "memory" in c.cache_status.note
 
