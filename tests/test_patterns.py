@@ -142,9 +142,9 @@ def test_classifying_compiles_no_pattern(monkeypatch):
     built: list[str] = []
     real_init = LowerPattern.__init__
 
-    def counting_init(self, pattern, first=""):
+    def counting_init(self, pattern):
         built.append(pattern)
-        real_init(self, pattern, first)
+        real_init(self, pattern)
 
     monkeypatch.setattr(LowerPattern, "__init__", counting_init)
     for trial in trials:

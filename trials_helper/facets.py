@@ -262,10 +262,10 @@ class LowerPattern:
 
     __slots__ = ("_has", "_re", "pattern")
 
-    def __init__(self, pattern: str, first: str = "") -> None:
+    def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         lowered = _lower_pattern(pattern)
-        first = first or first_chars(lowered)
+        first = first_chars(lowered)
         if first:  # lets the engine skip positions where no alternative can start
             lowered = f"(?=[{re.escape(first)}])(?:{lowered})"
         self._re = re.compile(lowered)
@@ -286,9 +286,9 @@ class LowerPattern:
         return self._re.split(text)
 
 
-def rx(pattern: str, first: str = "") -> LowerPattern:
-    """`first`: the lower-case letters every match starts with, for long alternations."""
-    return LowerPattern(pattern, first)
+def rx(pattern: str) -> LowerPattern:
+    """The short name the pattern tables below use."""
+    return LowerPattern(pattern)
 
 
 @lru_cache(maxsize=256)
@@ -528,8 +528,7 @@ def _admits_metastatic(t: _Text) -> Facet:
 
 _TN = rx(
     r"triple[\s-]*negative|\bTNBC\b|\bTN\s*breast|ER[\s-]*(?:/\s*PR|and PR)?[\s-]*negative and "
-    r"HER2[\s-]*negative|ER-?,?\s*PR-?,?\s*(?:and\s*)?HER2-(?![a-z])",
-    first="et",
+    r"HER2[\s-]*negative|ER-?,?\s*PR-?,?\s*(?:and\s*)?HER2-(?![a-z])"
 )
 _HR_POS = rx(
     r"\bHR\s*\+|\bHR[\s-]*positive|hormone[\s-]*receptor[\s-]*\(?HR\)?[\s-]*positive|"
@@ -537,14 +536,12 @@ _HR_POS = rx(
     r"\bER\s*\+|\bER[\s-]*positive|\bER\s*(?:and|or|and/or|/)\s*(?:PR|PgR)[\s-]*positive|"
     r"estrogen[\s-]*receptor[\s-]*(?:\(ER\)[\s-]*)?positive|ER\s*>\s*=?\s*10\s*%|"
     r"ER expression (?:is )?>\s*=?\s*\d|\bluminal\b|endocrine[\s-]*(?:sensitive|responsive)|"
-    r"(?:ER|PR|PgR)\+\s*(?:and/or|or|/)\s*(?:ER|PR|PgR)\+",
-    first="ehlp",
+    r"(?:ER|PR|PgR)\+\s*(?:and/or|or|/)\s*(?:ER|PR|PgR)\+"
 )
 _HR_NEG = rx(
     r"\bHR[\s-]*negative|hormone[\s-]*receptor[\s-]*negative|\bER[\s-]*negative|"
     r"ER\s*(?:and|/)\s*(?:PR|PgR)[\s-]*negative|estrogen[\s-]*receptor[\s-]*negative|"
-    r"\bER-(?![a-z])",
-    first="eh",
+    r"\bER-(?![a-z])"
 )
 _ER_LOW = rx(
     r"weakly (ER|PR|positive|hormone)|between 1\s*-\s*\d+\s*%|ER[\s-]*low|"
@@ -602,8 +599,7 @@ def _hr(t: _Text) -> Facet:
 _HER2_POS = rx(
     r"HER-?2(?:/neu)?[\s-]*(?:\(?\s*\+\s*\)?(?![\s/]*-)|positive|overexpress\w*|amplif\w*|"
     r"enriched)|HER-?2\+|IHC\s*3\s*\+|ERBB2[\s-]*(?:positive|amplif\w*)|"
-    r"HER-?2 overexpression",
-    first="ehi",
+    r"HER-?2 overexpression"
 )
 _HER2_NEG = rx(
     r"HER-?2(?:/neu|neu)?[\s-]*(?:negative|non[\s-]*amplified|-(?![a-z0-9])|neg\b)|"
@@ -751,8 +747,7 @@ _BIOMARKERS = {
         r"expression|>=)|\bAR-?positive|HLA-?A\*?\s*0?2|NY-?ESO|notch|uptake|\bGRPR\b|"
         r"\bFGFR\d?[^.;]{0,20}(amplif|alter|mutat)|\bNTRK|\bfusions?\b|IDH1|HER3[^.;]{0,20}express|"
         r"CCNE1[^.;]{0,20}amplif|defects? in [^.;]{0,40}genes?|(mutation|alteration)s? in "
-        r"(one|any) of|CLDN\d|FOLR1|nectin|B7-?H\d",
-        first="abcdfghimnu",
+        r"(one|any) of|CLDN\d|FOLR1|nectin|B7-?H\d"
     ),
 }
 
@@ -953,8 +948,7 @@ _ANY_SYSTEMIC_NONE = rx(
     r"(\bno(?!\s+(more|less|longer))|not (have )?(had|received)|without|untreated with|"
     r"must not have received)[^.;]{0,30}"
     r"(prior|previous|any)?[^.;]{0,15}(systemic|anti-?cancer|anticancer)[^.;]{0,40}"
-    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve",
-    first="mnptuw",
+    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve"
 )
 _ANY_SYSTEMIC_EXC = rx(
     r"^[^.;]{0,30}(prior|previous|any)[^.;]{0,40}(systemic|anti-?cancer|"
