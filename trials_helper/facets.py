@@ -282,9 +282,6 @@ class LowerPattern:
         lower = _lower(text)
         return self._re.finditer(lower) if self._possible(lower) else iter(())
 
-    def split(self, text: str):
-        return self._re.split(text)
-
 
 def rx(pattern: str) -> LowerPattern:
     """The short name the pattern tables below use."""
@@ -360,7 +357,6 @@ def negated(text: str, start: int) -> bool:
 @dataclass(frozen=True)
 class _Text:
     trial: Trial
-    criteria: tuple[tuple[str, str, str], ...]  # (side, text, heading)
     inclusion: tuple[str, ...]
     exclusion: tuple[str, ...]
     title: str  # titles + conditions + keywords
@@ -391,7 +387,7 @@ def _prepare(trial: Trial) -> _Text:
             if x
         )
     )
-    return _Text(trial, criteria, inc, exc, title)
+    return _Text(trial, inc, exc, title)
 
 
 def _f(name: str, value: Any, reason: str, evidence: str = "", side: str = "") -> Facet:
