@@ -103,7 +103,11 @@ def test_her2_positive_with_stable_brain_metastases(registry):
 def test_triple_negative_pdl1_positive_first_line(registry):
     at = set_profile(start(), hr="negative", her2="zero", pdl1="positive", chemo_lines="0")
     body = texts(at)
-    assert "The trial needs a PD-L1-positive tumour, and you have one." in body
+    # (no recruiting recorded trial requires PD-L1: NCT06099769 asks PD-L1-positive patients for
+    # earlier pembrolizumab, which is not an entry requirement; test_match covers the PD-L1 rule)
+    assert (
+        "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
+    )
     assert (
         "The trial needs at least one earlier chemotherapy for advanced disease, and you "
         "have had none." in body

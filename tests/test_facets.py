@@ -318,6 +318,80 @@ CASES = [
         "any",
         "HER2-expressing",
     ),
+    # A rule for those who have a marker is not a requirement to have it
+    (
+        "NCT05544929",
+        [
+            "Triple negative breast cancer with historic PD-L1 CPS ≥ 1%, must have received at "
+            "least one line of chemotherapy. In addition, these patients must have previously "
+            "received sacituzumab govitecan, and in the case of a BRCA mutation a PARP inhibitor, "
+            "if these treatments are locally approved and accessible to the patient."
+        ],
+        [],
+        "brca",
+        "any",
+        "",
+    ),
+    (
+        "NCT05544929",
+        [
+            "Triple negative breast cancer with historic PD-L1 CPS ≥ 1%, must have received at "
+            "least one line of chemotherapy."
+        ],
+        [],
+        "pdl1",
+        "required",
+        "PD-L1 CPS",
+    ),
+    (
+        "NCT06099769",
+        [
+            "Patients with PD-L1 positive breast cancer (CPS ≥ 10) should have received prior "
+            "treatment with pembrolizumab in combination with chemotherapy in the first line "
+            "setting unless there is a contraindication to checkpoint inhibitor therapy."
+        ],
+        [],
+        "pdl1",
+        "any",
+        "",
+    ),
+    (
+        "NCT05929768",
+        [
+            "Participants must have histologically confirmed estrogen receptor (ER)-negative, "
+            "progesterone receptor (PR)-negative, and HER2-negative breast cancer (TNBC)",
+            "NOTE: Participants with weakly ER or PR positive disease, defined as ER and/or PR "
+            "between 1-4% by immunohistochemistry, are eligible if adjuvant endocrine therapy is "
+            "not recommended/planned by the treating physician",
+        ],
+        [],
+        "hr",
+        "negative",
+        "",
+    ),
+    (
+        "NCT06999187",
+        [
+            "Histologically confirmed epithelial cancer of the following tumor types: breast "
+            "(TNBC, HR+/HER2-/+BC), NSCLC, cervical, CRPC, PDAC, HNSCC, endometrial, ovarian, "
+            "gastric/GEJ, or urothelial that is unresectable, locally advanced or metastatic"
+        ],
+        [],
+        "her2",
+        "any",
+        "HER2-/+",
+    ),
+    (
+        "NCT04852887",
+        [
+            "Patients may be premenopausal or postmenopausal at the time of pre-entry/Step 1. "
+            "For study purposes, postmenopausal is defined as:"
+        ],
+        [],
+        "menopause",
+        "any",
+        "",
+    ),
     # Sentences of older records (../shared/ctgov/corpus), one criterion per line, no bullets
     (
         "NCT00232505",

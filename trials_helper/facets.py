@@ -551,7 +551,9 @@ def _hr(t: _Text) -> Facet:
     pos = neg = None
     for text in texts:
         for m in _HR_POS.finditer(text):
-            if not negated(text, m.start()) and not _ER_LOW.search(text[m.start() : m.end() + 5]):
+            # "weakly ER or PR positive": the qualifier may stand just before the match
+            window = text[max(0, m.start() - 12) : m.end() + 5]
+            if not negated(text, m.start()) and not _ER_LOW.search(window):
                 pos = pos or text
         if _TN.search(text) or any(not negated(text, m.start()) for m in _HR_NEG.finditer(text)):
             neg = neg or text
@@ -613,6 +615,7 @@ _HER2_ZERO_OK = rx(
 )
 
 
+_HER2_EITHER = rx(r"HER-?2\s*(?:-\s*/\s*\+|\+\s*/\s*-|\(\s*\+\s*/\s*-\s*\))")  # "HER2-/+"
 _DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
 _HER2_HINT = Gate(
     ("her2", "her-2", "her 2", "her -2", "her- 2", "erbb2", "tnbc", "triple", "ihc"), ("her",)
@@ -621,10 +624,12 @@ _HER2_HINT = Gate(
 
 def _her2(t: _Text) -> Facet:
     name = "her2"
-    pos = neg = low = None
+    pos = neg = low = either = None
     for text in (t.title, *t.inclusion):
         if not _HER2_HINT(text):
             continue
+        if _HER2_EITHER.search(text):
+            either = either or text
         if _HER2_LOW.search(text):
             low = low or text
         neg_m = _HER2_NEG.search(text)
@@ -641,6 +646,14 @@ def _her2(t: _Text) -> Facet:
             or any(negated(text, m.start()) for m in _HER2_POS.finditer(text))
         ):
             neg = neg or text
+    if either:
+        return _f(
+            name,
+            "any",
+            "HER2-negative and HER2-positive disease are both admitted.",
+            either,
+            "title" if either == t.title else INCLUSION,
+        )
     if pos and pos == low and pos != neg:
         # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
         return _f(
@@ -748,6 +761,11 @@ _BIOMARKERS = {
 }
 
 
+_MARKER_CONDITION = rx(r"(in (the )?case of|\bif\b|\bwhen\b)[^.;]{0,25}$")
+_MARKER_SUBJECT = rx(r"^\W*(patients|participants|subjects|those|women|people) with\b[^.;]*$")
+_MARKER_CONDITION_AFTER = re.compile(
+    r"[^.;]{0,60}\b(should|must) have (received|been treated|had)", re.I
+)
 _MARKER_NAMES = {"brca": ("brca",), "pdl1": ("pd-l1", "pdl1", "pd l1")}
 
 
@@ -756,7 +774,18 @@ def _required_marker(t: _Text, name: str, pattern: LowerPattern, reason: str) ->
         if not any(k in _lower(text) for k in _MARKER_NAMES[name]):
             continue
         m = pattern.search(text)
-        if m and not negated(text, m.start()) and not _NOT_REQUIRED.search(text):
+        if (
+            m
+            and not negated(text, m.start())
+            and not _NOT_REQUIRED.search(text)
+            # a rule for those who have it, not an entry requirement: "in the case of a BRCA
+            # mutation a PARP inhibitor", "Patients with PD-L1 positive ... should have received"
+            and not _MARKER_CONDITION.search(text[max(0, m.start() - 30) : m.start()])
+            and not (
+                _MARKER_SUBJECT.search(text[: m.start()])
+                and _MARKER_CONDITION_AFTER.match(text, m.end())
+            )
+        ):
             return _f(name, "required", reason, text, INCLUSION)
     return _f(name, "any", "Not required by the criteria.")
 
@@ -1293,8 +1322,9 @@ def _brain(t: _Text) -> Facet:
 _PRE = rx(r"pre[\s-]*(and|or|/)?\s*(peri)?[\s-]*menopaus|premenopaus")
 _POST = rx(r"post[\s-]*menopaus")
 _ANY_MENO = rx(
-    r"\bmen\b|\bmales?\b|regardless of menopaus|any menopaus|pre[\s-]*(and|or|,|/)"
-    r"\s*(peri[\s-]*(and|or|,|/)\s*)?post|peri-?menopaus"
+    r"\bmen\b|\bmales?\b|regardless of menopaus|any menopaus|"
+    r"pre[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*(peri[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*)?post|"
+    r"peri-?menopaus"
 )
 _OFS = rx(r"ovarian (function )?(suppression|ablation)|\bOFS\b|GnRH|LHRH|goserelin|leuprolide")
 _NOT_MENO_RULE = rx(r"child[\s-]*bearing|pregnan|contracepti|defined as|definition")
@@ -1305,18 +1335,23 @@ _MENO_HINT = Gate(("menopaus",), ("men", "man", "male", "males"))
 
 def _menopause(t: _Text) -> Facet:
     name = "menopause"
-    texts = tuple(
-        x for x in (t.title, *t.inclusion) if _MENO_HINT(x) and not _NOT_MENO_RULE.search(x)
-    )
-    anyone = t.first(texts, _ANY_MENO)
-    pre = t.first(texts, _PRE)
-    post = t.first(texts, _POST)
+    named = [x for x in (t.title, *t.inclusion) if _MENO_HINT(x)]
+    texts = [x for x in named if not _NOT_MENO_RULE.search(x)]
+
+    def first(pattern: LowerPattern) -> str | None:
+        return t.first(texts, pattern)
+
+    # "Patients may be premenopausal or postmenopausal. For study purposes, postmenopausal is
+    # defined as: ..." admits both even though the criterion goes on to define a status; "any"
+    # rules no one out, so it is read from every criterion that names menopause
+    anyone = t.first(named, _ANY_MENO)
+    pre, post = first(_PRE), first(_POST)
     if anyone:
         return _f(name, "any", "Women of any menopausal status (or men) may join.")
     if pre and not post:
         return _f(name, "pre", "The trial is for premenopausal women.", pre, INCLUSION)
     if post and not pre:
-        if t.first(texts, _OFS):
+        if first(_OFS):
             return _f(
                 name,
                 "any",
