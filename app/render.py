@@ -6,6 +6,7 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 
@@ -17,11 +18,18 @@ from trials_helper.client import FetchResult
 from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, load_guidance, source_label
+from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
 from trials_helper.profile import Profile
 from trials_helper.search import SearchOutcome
-from trials_helper.sheet import DISCLAIMER, SheetData, html_page, markdown, relevant_questions
+from trials_helper.sheet import (
+    DISCLAIMER,
+    SheetData,
+    html_page,
+    markdown,
+    pdf_bytes,
+    relevant_questions,
+)
 
 LEVEL_BADGE = {
     POSSIBLE: ":green-badge[possible match]",
@@ -322,6 +330,7 @@ def discussion_panel(
         profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
     )
     st.subheader("Downloads")
+    sheet_md = markdown(sheet, g)
     downloads = (
         (
             "Discussion sheet (printable HTML)",
@@ -332,15 +341,34 @@ def discussion_panel(
         ),
         (
             "Discussion sheet (Markdown)",
-            markdown(sheet, g),
+            sheet_md,
             "trial-discussion-sheet.md",
             "text/markdown",
             "dl_sheet_md",
         ),
+        (
+            "Discussion sheet (PDF)",
+            _sheet_pdf(sheet, g, sheet_md),
+            "trial-discussion-sheet.pdf",
+            "application/pdf",
+            "dl_sheet_pdf",
+        ),
         ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
     )
-    for col, (label, data, name, mime, key) in zip(st.columns(3), downloads, strict=True):
+    for col, (label, data, name, mime, key) in zip(st.columns(4), downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
+
+
+def _sheet_pdf(sheet: SheetData, g: Guidance, same_content_as: str) -> bytes:
+    """The PDF sheet, made again only when its content changes (the Markdown sheet carries the
+    same content, so its hash is the key); every widget change reruns the page, and ten marked
+    trials take about 0.2 s to lay out."""
+    key = hashlib.sha256(same_content_as.encode("utf-8")).hexdigest()
+    store = st.session_state.setdefault("sheet_pdf", {})
+    if key not in store:
+        store.clear()
+        store[key] = pdf_bytes(sheet, g)
+    return store[key]
 
 
 def about() -> None:

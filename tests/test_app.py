@@ -105,9 +105,7 @@ def test_triple_negative_pdl1_positive_first_line(registry):
     body = texts(at)
     # (no recruiting recorded trial requires PD-L1: NCT06099769 asks PD-L1-positive patients for
     # earlier pembrolizumab, which is not an entry requirement; test_match covers the PD-L1 rule)
-    assert (
-        "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
-    )
+    assert "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
     assert (
         "The trial needs at least one earlier chemotherapy for advanced disease, and you "
         "have had none." in body
@@ -242,8 +240,12 @@ def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
     assert {
         "Discussion sheet (printable HTML)",
         "Discussion sheet (Markdown)",
+        "Discussion sheet (PDF)",
         "Trials list (CSV)",
     } <= set(labels)
+    assert at.session_state["sheet_pdf"]  # the PDF was laid out once and kept for reruns
+    (pdf,) = at.session_state["sheet_pdf"].values()
+    assert pdf.startswith(b"%PDF")
 
 
 def test_download_contents_match_what_is_shown(registry):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 
 from tests.conftest import load_study
 from trials_helper.match import match_trial
 from trials_helper.profile import Profile
-from trials_helper.sheet import DISCLAIMER, SheetData, html_page, markdown
+from trials_helper.sheet import DISCLAIMER, SheetData, html_page, markdown, pdf_bytes
 from trials_helper.studies import parse_study
 
 PROFILE = Profile(hr="positive", her2="zero", prior_cdk46="yes", bone="yes")
@@ -52,3 +53,44 @@ def test_empty_sheet_says_so():
     data = SheetData(Profile(), [], "Data line.")
     assert "No trials marked yet." in markdown(data)
     assert "every trial rule is marked &#x27;ask your oncologist&#x27;" in html_page(data)
+
+
+def _pdf_text(data: SheetData) -> str:
+    """The text drawn on the pages (uncompressed PDF content streams, spaces as written)."""
+    raw = pdf_bytes(data, compress=False).decode("latin-1")
+    shown = re.findall(r"\(((?:[^()\\]|\\.)*)\)\s*Tj", raw)
+    return " ".join(re.sub(r"\\(.)", r"\1", s) for s in shown)  # PDF string escapes
+
+
+def test_pdf_carries_the_same_content():
+    data = sheet_for(load_study("NCT06016738"))
+    raw = pdf_bytes(data)
+    assert raw.startswith(b"%PDF-") and raw.rstrip().endswith(b"%%EOF")
+    text = _pdf_text(data)
+    for words in (
+        "Clinical trials to discuss with my oncologist",
+        "Prepared 2026-11-25",
+        "NCT06016738",
+        "https://clinicaltrials.gov/study/NCT06016738",
+        "Hormone receptors (ER/PR): positive",
+        "The trial requires an earlier CDK4/6 inhibitor",
+        "Questions to ask",
+        "004_66b58222854cfaa1.txt",
+        "It is not medical advice",
+    ):
+        assert words in text, words
+
+
+def test_pdf_copes_with_characters_its_font_lacks():
+    # copy of the real record NCT06016738 with a title in characters outside Latin-1
+    study = copy.deepcopy(load_study("NCT06016738"))
+    study["protocolSection"]["identificationModule"]["briefTitle"] = (
+        "ER≥ 1% – “HER2‐low” μg 乳腺癌 ✅ (x) \\ end"
+    )
+    text = _pdf_text(sheet_for(study))
+    assert 'ER>= 1% - "HER2-low" \xb5g ??? ? (x) \\ end' in text
+
+
+def test_pdf_for_an_empty_sheet():
+    text = _pdf_text(SheetData(Profile(), [], "Data line."))
+    assert "No trials marked yet." in text and "ask your oncologist" in text

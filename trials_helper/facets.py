@@ -1131,7 +1131,8 @@ def _prior(t: _Text, name: str, breast: bool) -> Facet:
             INCLUSION,
         )
     if required:
-        return _f(name, "required", f"Earlier {what} is required.", required, INCLUSION)
+        side = "title" if required == t.title else INCLUSION
+        return _f(name, "required", f"Earlier {what} is required.", required, side)
     if excluded:
         side = EXCLUSION if excluded in t.exclusion else INCLUSION
         return _f(name, "excluded", f"Earlier {what} rules a person out.", excluded, side)

@@ -1,16 +1,22 @@
-"""The discussion sheet: what a patient takes to the oncologist, as Markdown and printable HTML.
+"""The discussion sheet: what a patient takes to the oncologist, as Markdown, printable HTML
+and PDF.
 
-Built from plain data (profile, marked trial matches, guidance, data date). All trial text is
-escaped: registry text is shown as text, never run as HTML or Markdown.
+Built from plain data (profile, marked trial matches, guidance, data date); the three formats
+render one content model. All trial text is escaped: registry text is shown as text, never run
+as HTML or Markdown.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from .guidance import Guidance, Point, Question, load_guidance, source_label
 from .match import VERDICT_LABELS, TrialMatch
@@ -246,3 +252,114 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         f"<p class='src'>{_e(g.disclaimer.text)} ({_e(_sources(g.disclaimer))})</p></body></html>",
     ]
     return "\n".join(parts)
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+# The PDF uses the built-in Helvetica, which covers Latin-1 only: common typographic characters
+# are spelled out, accents outside Latin-1 lose their marks, anything else becomes "?".
+_PDF_CHARS = str.maketrans(
+    {
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+        "\u2022": "-", "\u2026": "...", "\u2265": ">=", "\u2264": "<=", "\u2192": "->",
+        "\u2610": "[ ]", "\u00a0": " ", "\u2122": "(TM)", "\u03bc": "\u00b5",
+    }
+)  # fmt: skip
+_PDF_TRIAL_WORDS = 400  # characters of the trial's own words per verdict row (HTML has all)
+
+
+def _latin1(text: object) -> str:
+    text = " ".join(str(text).split()).translate(_PDF_CHARS)
+    if text.isascii():
+        return text
+    text = "".join(ch if ord(ch) < 256 else unicodedata.normalize("NFKD", ch)[0] for ch in text)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+class _SheetPDF(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("helvetica", "", 8)
+        self.set_text_color(90)
+        self.cell(0, 5, f"Not medical advice - page {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0)
+
+
+def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bool = True) -> bytes:
+    """The sheet as an A4 PDF (what the HTML page prints, without needing a browser)."""
+    g = guidance or load_guidance()
+    when = (data.generated or datetime.now(UTC)).strftime("%Y-%m-%d")
+    pdf = _SheetPDF(format="A4")
+    pdf.set_compression(compress)
+    pdf.set_title("Clinical trials to discuss with my oncologist")
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.set_margins(15, 15, 15)
+    pdf.add_page()
+
+    def para(text: str, size: float = 10, style: str = "", gap: float = 1.5) -> None:
+        pdf.set_font("helvetica", style, size)
+        pdf.multi_cell(0, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(gap)
+
+    def heading(text: str, size: float) -> None:
+        pdf.ln(2)
+        para(text, size, "B", gap=1)
+
+    def bullets(lines: Sequence[str], mark: str = "-") -> None:
+        pdf.set_font("helvetica", "", 10)
+        for line in lines:
+            pdf.set_x(pdf.l_margin + 3)
+            pdf.multi_cell(0, 5, _latin1(f"{mark} {line}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+
+    heading("Clinical trials to discuss with my oncologist", 16)
+    para(f"Prepared {when}. {data.data_line}", 9)
+    pdf.set_fill_color(240, 240, 240)
+    pdf.set_font("helvetica", "", 9.5)
+    pdf.multi_cell(0, 5, _latin1(DISCLAIMER), fill=True, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+    heading("About me", 13)
+    bullets(_about(data))
+
+    heading("Trials I marked", 13)
+    if not data.marked:
+        para("No trials marked yet.")
+    for m in data.marked:
+        block = _trial_block(m, g, data.unit)
+        heading(block.heading, 11)
+        pdf.set_font("helvetica", "U", 9)
+        pdf.set_text_color(0, 0, 160)
+        pdf.cell(0, 5, _latin1(block.url), link=block.url, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+        bullets(block.facts)
+        pdf.set_font("helvetica", "", 8.5)
+        with pdf.table(
+            col_widths=(22, 22, 60, 76),
+            text_align="LEFT",
+            line_height=4.2,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),
+        ) as table:
+            table.row([_latin1(h) for h in ("rule", "verdict", "why", "trial's words")])
+            for rule, verdict, why, words in block.verdicts:
+                if len(words) > _PDF_TRIAL_WORDS:
+                    words = words[:_PDF_TRIAL_WORDS].rsplit(" ", 1)[0] + " ... (more on the page)"
+                table.row([_latin1(rule), _latin1(verdict), _latin1(why), _latin1(words)])
+        pdf.ln(2)
+        if block.questions:
+            para("Questions about this trial:", 10, "B", gap=0.5)
+            bullets(block.questions)
+
+    heading("Before you talk to your oncologist", 13)
+    para("What the source documents say:", 10)
+    for title, points in _guidance_sections(data, g):
+        para(title, 10, "B", gap=0.5)
+        bullets([f"{text} ({sources})" for text, sources in points])
+
+    heading("Questions to ask", 13)
+    bullets(
+        [f"{q.text} ({_sources(q)})" for q in relevant_questions(data.profile, data.marked, g)],
+        mark="[ ]",
+    )
+    para(f"{g.disclaimer.text} ({_sources(g.disclaimer)})", 8.5)
+    return bytes(pdf.output())
