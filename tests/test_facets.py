@@ -658,6 +658,17 @@ def test_splitter_reads_records_without_bullets():
     assert len(split_criteria(cont)) == 1
 
 
+def test_splitter_undoes_markdown_escapes():
+    # NCT05095207 writes "Adverse Events \\[CTCAE\\] Grade ≤1" in the registry's Markdown
+    text = json.loads((STUDIES_DIR / "NCT05095207.json").read_text())["protocolSection"][
+        "eligibilityModule"
+    ]["eligibilityCriteria"]
+    assert "\\[CTCAE\\]" in text
+    criteria = [c.text for c in split_criteria(text)]
+    assert any("Adverse Events [CTCAE] Grade ≤1" in c for c in criteria)
+    assert not any("\\[" in c or "\\>" in c for c in criteria)
+
+
 def test_every_corpus_text_is_read_without_error():
     corpus = json.loads((CTGOV / "corpus" / "nli4ct-breast-criteria.json").read_text())
     sides = 0

@@ -67,10 +67,13 @@ def _heading_side(line: str) -> str | None:
     return None
 
 
+# The registry's text is Markdown: \[CTCAE\], \>= 18 and \* stand for [CTCAE], >= 18 and *.
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def _clean(text: str) -> str:
     if "\\" in text:
-        text = text.replace("\\>", ">").replace("\\<", "<").replace("\\*", "*")
-        text = text.replace("\\_", "_")
+        text = _MD_ESCAPE.sub(r"\1", text)
     return " ".join(text.split())
 
 
