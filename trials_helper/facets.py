@@ -1515,14 +1515,15 @@ def _title_patterns() -> dict[str, tuple[LowerPattern, ...]]:
 
 
 def _trim_title_evidence(t: _Text, facet: Facet) -> Facet:
-    """Evidence taken from "title | conditions | keywords": keep only the part that decided."""
-    if facet.side != "title" or " | " not in facet.evidence:
+    """Evidence taken from "title | conditions | keywords" (alone, or beside a criterion as in
+    "title / criterion"): keep only the part of the title that decided."""
+    if " | " not in t.title or t.title not in facet.evidence:
         return facet
-    parts = [p for p in facet.evidence.split(" | ") if p.strip()]
+    parts = [p for p in t.title.split(" | ") if p.strip()]
     for pattern in _title_patterns().get(facet.name, ()):
         for part in parts:
             if pattern.search(part):
-                return replace(facet, evidence=part)
+                return replace(facet, evidence=facet.evidence.replace(t.title, part))
     return facet
 
 
