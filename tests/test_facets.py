@@ -579,6 +579,16 @@ def test_admits_metastatic_reads_exclusions_and_stage():
     assert classify_trial(mbc).admits_metastatic.value == "yes"
 
 
+def test_breast_cancer_as_one_of_many_conditions_is_not_a_breast_cancer_study():
+    # community women's-health model: breast cancer listed beside hypertension, osteoporosis...
+    f = classify(load_study("NCT06628388"))
+    assert f.admits_metastatic.value == "no"
+    assert "one of several conditions" in f.admits_metastatic.reason
+    assert "Osteoporosis" in f.admits_metastatic.evidence
+    # a breast cancer study that also lists other conditions is still read as one
+    assert classify(load_study("NCT06016738")).admits_metastatic.value == "yes"
+
+
 def test_early_stage_study_never_requires_markers():
     # NCT05879926-like wording: adjuvant only, risk score is not a biomarker
     t = trial_with(

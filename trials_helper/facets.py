@@ -510,6 +510,20 @@ def _admits_metastatic(t: _Text) -> Facet:
             early,
             INCLUSION if early != t.title else "title",
         )
+    trial = t.trial
+    if len(trial.conditions) > 1 and not _BREAST.search(
+        " ".join((trial.brief_title, trial.official_title, trial.brief_summary, *t.inclusion))
+    ):
+        # "Breast Cancer" is one condition among several (hypertension, osteoporosis, ...) and
+        # neither the titles, the summary nor the criteria ask for it
+        return _f(
+            name,
+            "no",
+            "Breast cancer is only one of several conditions listed; the criteria do not ask "
+            "for it.",
+            " | ".join(trial.conditions),
+            "title",
+        )
     return _f(
         name,
         "yes",
