@@ -14,9 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from fpdf import FPDF
-from fpdf.fonts import FontFace
+from functools import lru_cache
 
 from .guidance import Guidance, Point, Question, load_guidance, source_label
 from .match import VERDICT_LABELS, TrialMatch
@@ -276,20 +274,30 @@ def _latin1(text: object) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-class _SheetPDF(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("helvetica", "", 8)
-        self.set_text_color(90)
-        self.cell(0, 5, f"Not medical advice - page {self.page_no()}/{{nb}}", align="C")
-        self.set_text_color(0)
+@lru_cache(maxsize=1)
+def _pdf_class():
+    """FPDF with the sheet's footer; fpdf is imported on first use (it takes a quarter of a
+    second, which the app's start need not pay)."""
+    from fpdf import FPDF
+
+    class SheetPDF(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("helvetica", "", 8)
+            self.set_text_color(90)
+            self.cell(0, 5, f"Not medical advice - page {self.page_no()}/{{nb}}", align="C")
+            self.set_text_color(0)
+
+    return SheetPDF
 
 
 def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bool = True) -> bytes:
     """The sheet as an A4 PDF (what the HTML page prints, without needing a browser)."""
+    from fpdf.fonts import FontFace
+
     g = guidance or load_guidance()
     when = (data.generated or datetime.now(UTC)).strftime("%Y-%m-%d")
-    pdf = _SheetPDF(format="A4")
+    pdf = _pdf_class()(format="A4")
     pdf.set_compression(compress)
     pdf.set_title("Clinical trials to discuss with my oncologist")
     pdf.set_auto_page_break(True, margin=16)
