@@ -112,6 +112,13 @@ def test_profile_grouped_results_and_csv_download(tmp_path):
                 header = target.read_bytes().decode("utf-8-sig").splitlines()[0]
                 assert header.startswith("nct_id,url,brief_title")
 
+                with page.expect_download(timeout=30_000) as info:
+                    page.get_by_role("button", name="Discussion sheet (PDF)").click()
+                sheet = tmp_path / "sheet.pdf"
+                info.value.save_as(sheet)
+                assert info.value.suggested_filename == "trial-discussion-sheet.pdf"
+                assert sheet.read_bytes().startswith(b"%PDF-")
+
                 shot = tmp_path / "app.png"
                 page.screenshot(path=str(shot), full_page=True)
                 print(f"screenshot: {shot}")
