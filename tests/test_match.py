@@ -93,6 +93,20 @@ def test_triple_negative_pdl1_positive_first_line():
     assert m.level == UNLIKELY
 
 
+def test_her2_positive_or_low_trial_asks_a_her2_zero_patient():
+    # NCT04704661: "HER2-positive or HER2-expressing tumors" (IHC 1-3+); the spec's value is
+    # "any", but IHC 0 is not admitted
+    t = trial("NCT04704661")
+    assert classify_trial(t).her2.value == "any"
+    zero = verdict(match_trial(Profile(her2="zero"), t), "her2")
+    assert zero.verdict == ASK and "HER2-positive or HER2-low" in zero.reason
+    assert "HER2-expressing" in zero.evidence
+    for status in ("positive", "low"):
+        assert verdict(match_trial(Profile(her2=status), t), "her2").verdict == MEETS
+    unknown = verdict(match_trial(Profile(), t), "her2")
+    assert unknown.verdict == ASK  # unknown never rules out
+
+
 def test_gbrca_carrier_against_a_real_brca_criterion():
     # Sentence from NCT01286987 (corpus): a cohort requiring a deleterious BRCA mutation.
     t = Trial(

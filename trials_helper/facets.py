@@ -66,6 +66,8 @@ class Facet:
     reason: str
     evidence: str = ""
     side: str = ""  # inclusion | exclusion | intervention | title | ""
+    # finer than the spec's value, for matching only: her2 "any" that is "positive_or_low"
+    detail: str = ""
 
     @property
     def text(self) -> str:
@@ -629,6 +631,7 @@ _HER2_ZERO_OK = rx(
 )
 
 
+_POSITIVE_OR_LOW = "positive_or_low"
 _HER2_EITHER = rx(r"HER-?2\s*(?:-\s*/\s*\+|\+\s*/\s*-|\(\s*\+\s*/\s*-\s*\))")  # "HER2-/+"
 _DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
 _HER2_HINT = Gate(
@@ -668,20 +671,24 @@ def _her2(t: _Text) -> Facet:
             either,
             "title" if either == t.title else INCLUSION,
         )
+    zero_ok = any(_HER2_ZERO_OK.search(x) for x in (t.title, *t.inclusion) if _HER2_HINT(x))
     if pos and pos == low and pos != neg:
         # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
-        return _f(
-            name,
-            "any",
-            "HER2-positive and HER2-low disease are both admitted.",
-            pos,
-            "title" if pos == t.title else INCLUSION,
+        return replace(
+            _f(
+                name,
+                "any",
+                "HER2-positive and HER2-low disease are both admitted.",
+                pos,
+                "title" if pos == t.title else INCLUSION,
+            ),
+            detail="" if zero_ok else _POSITIVE_OR_LOW,
         )
     if (
         low
         # IHC 0 admitted too means HER2-negative; only criteria about HER2 count ("ECOG
         # performance status of 0 or 1" is not an IHC score)
-        and not any(_HER2_ZERO_OK.search(x) for x in (low, *t.inclusion) if _HER2_HINT(x))
+        and not zero_ok
         and not (pos and pos != low)
     ):
         return _f(
@@ -692,12 +699,18 @@ def _her2(t: _Text) -> Facet:
             "title" if low == t.title else INCLUSION,
         )
     if pos and (neg or low) and pos not in (neg, low):
-        return _f(
-            name,
-            "any",
-            "Both HER2-positive and HER2-negative disease are admitted.",
-            f"{pos} / {neg or low}",
-            INCLUSION,
+        only_low = not neg and not zero_ok  # HER2-positive or HER2-low cohorts, no IHC 0
+        return replace(
+            _f(
+                name,
+                "any",
+                "HER2-positive and HER2-low disease are admitted."
+                if only_low
+                else "Both HER2-positive and HER2-negative disease are admitted.",
+                f"{pos} / {neg or low}",
+                INCLUSION,
+            ),
+            detail=_POSITIVE_OR_LOW if only_low else "",
         )
     if pos and not neg:
         return _f(

@@ -106,12 +106,14 @@ _HER2_WORDS = {"positive": "HER2-positive", "low": "HER2-low", "zero": "HER2-zer
 
 
 def _her2(p: Profile, f: Facet) -> Verdict | None:
-    want = f.value
+    # the spec's "any" also covers "HER2-positive or HER2-low" (no IHC 0), kept in f.detail
+    want = "positive_or_low" if f.value == "any" and f.detail == "positive_or_low" else f.value
     label = "HER2"
     rules = {
         "positive": "HER2-positive cancer",
         "negative": "HER2-negative cancer (HER2-low and HER2-zero included)",
         "low": "HER2-low cancer (IHC 1+, or 2+ with negative ISH)",
+        "positive_or_low": "HER2-positive or HER2-low cancer (not HER2-zero)",
     }
     if want not in rules:
         return None
@@ -123,15 +125,16 @@ def _her2(p: Profile, f: Facet) -> Verdict | None:
         "positive": p.her2 == "positive",
         "negative": p.her2 in ("low", "zero"),
         "low": p.her2 == "low",
+        "positive_or_low": p.her2 in ("positive", "low"),
     }[want]
     if ok:
         return _v(f, label, MEETS, f"The trial is for {rule}, and yours is {yours}.", rule)
-    if want == "low" and p.her2 == "zero":
+    if want in ("low", "positive_or_low") and p.her2 == "zero":
         return _v(
             f,
             label,
             ASK,
-            "The trial is for HER2-low cancer and yours is recorded as HER2-zero. Some "
+            f"The trial is for {rule.split(' (')[0]} and yours is recorded as HER2-zero. Some "
             "trials also take 'HER2-ultralow' (faint staining); ask whether a re-read of "
             "your test would count.",
             rule,
