@@ -355,7 +355,8 @@ def discussion_panel(
         ),
         ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
     )
-    for col, (label, data, name, mime, key) in zip(st.columns(4), downloads, strict=True):
+    columns = [*st.columns(2), *st.columns(2)]  # two by two: full labels stay readable
+    for col, (label, data, name, mime, key) in zip(columns, downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
 
 

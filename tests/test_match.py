@@ -107,6 +107,38 @@ def test_her2_positive_or_low_trial_asks_a_her2_zero_patient():
     assert unknown.verdict == ASK  # unknown never rules out
 
 
+@pytest.mark.parametrize(
+    "source, sentence, asks",
+    [
+        (
+            "NCT02576665",
+            "Patient received chemotherapy within 2 weeks prior to initiation of treatment with "
+            "Toca 511 (6 weeks for nitrosoureas).",
+            True,
+        ),
+        (
+            "NCT04461600",
+            "Current or recent (within 2 months of IP administration) gastrointestinal (GI) "
+            "disease or disorders that increase the risk of diarrhea",
+            False,
+        ),
+        (
+            "NCT02513394",
+            "Serum or urine pregnancy test must be negative in premenopausal women within 14 "
+            "days of randomization",
+            False,
+        ),
+    ],
+)
+def test_waiting_period_question_only_for_treatment_washouts(source, sentence, asks):
+    from trials_helper.eligibility import EXCLUSION, Criterion
+    from trials_helper.questions import trial_questions
+
+    t = trial(source)
+    qs = trial_questions(t, classify_trial(t), [Criterion(EXCLUSION, sentence)])
+    assert any("waiting periods" in q for q in qs) is asks
+
+
 def test_gbrca_carrier_against_a_real_brca_criterion():
     # Sentence from NCT01286987 (corpus): a cohort requiring a deleterious BRCA mutation.
     t = Trial(
