@@ -671,7 +671,10 @@ def _her2(t: _Text) -> Facet:
             either,
             "title" if either == t.title else INCLUSION,
         )
-    zero_ok = any(_HER2_ZERO_OK.search(x) for x in (t.title, *t.inclusion) if _HER2_HINT(x))
+    # does a HER2 criterion admit IHC 0 too? (only asked when HER2-low is named)
+    zero_ok = low is not None and any(
+        _HER2_ZERO_OK.search(x) for x in (t.title, *t.inclusion) if _HER2_HINT(x)
+    )
     if pos and pos == low and pos != neg:
         # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
         return replace(
