@@ -84,6 +84,25 @@ def real_studies() -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in all_study_paths()]
 
 
+@pytest.fixture(scope="module")
+def files() -> dict[str, dict]:
+    """The recorded studies by NCT id, read here independently of the stand-in."""
+    out = {}
+    for path in all_study_paths():
+        study = json.loads(path.read_text(encoding="utf-8"))
+        out[study["protocolSection"]["identificationModule"]["nctId"]] = study
+    return out
+
+
+@pytest.fixture
+def server():
+    """The local registry stand-in (tests/standin.py) serving the recorded studies."""
+    from tests.standin import RegistryStandIn
+
+    with RegistryStandIn() as s:
+        yield s
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own cache directory, so no test sees another's cached answers."""

@@ -9,13 +9,11 @@ and never a partial result that looks complete.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import all_study_paths
 from tests.standin import RegistryStandIn
 from trials_helper.client import FIELDS, RegistryClient, SearchQuery
 from trials_helper.config import load_settings
@@ -28,22 +26,6 @@ from trials_helper.errors import (
 from trials_helper.studies import parse_study
 
 PAGE = 10
-
-
-@pytest.fixture(scope="module")
-def files() -> dict[str, dict]:
-    """The recorded studies, read here independently of the stand-in."""
-    out = {}
-    for path in all_study_paths():
-        study = json.loads(path.read_text(encoding="utf-8"))
-        out[study["protocolSection"]["identificationModule"]["nctId"]] = study
-    return out
-
-
-@pytest.fixture
-def server():
-    with RegistryStandIn() as s:
-        yield s
 
 
 @pytest.fixture

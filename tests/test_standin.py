@@ -16,24 +16,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, all_study_paths
+from tests.conftest import ROOT
 from tests.standin import Fault, RegistryStandIn, parse_essie, project
-
-
-@pytest.fixture(scope="module")
-def files() -> dict[str, dict]:
-    """The recorded studies, read here independently of the stand-in."""
-    out = {}
-    for path in all_study_paths():
-        study = json.loads(path.read_text(encoding="utf-8"))
-        out[study["protocolSection"]["identificationModule"]["nctId"]] = study
-    return out
-
-
-@pytest.fixture
-def server():
-    with RegistryStandIn() as s:
-        yield s
 
 
 def get(server, **params) -> requests.Response:
