@@ -1406,7 +1406,7 @@ def _dictionary() -> tuple[
     re.Pattern[str],
 ]:
     data = tomllib.loads(
-        resources.files("trials_helper").joinpath("data/drugs.toml").read_text(encoding="utf-8")
+        resources.files("trials_helper").joinpath("data/concepts.toml").read_text(encoding="utf-8")
     )
 
     def compile_(patterns: Iterable[str]) -> re.Pattern[str]:
