@@ -1,0 +1,241 @@
+"""Text helpers every reader shares: plain dashes, lower-cased pattern matching, cheap gates.
+
+Registry text is mostly ASCII with a few typographic dashes and signs; patterns are run on
+lower-cased text (cached) because Python's case-insensitive matching is slow on long
+alternations, and cheap substring gates let most criteria skip the engine entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from re import _constants as _sre
+from re._parser import parse as _sre_parse
+from typing import Any
+
+_DASHES = str.maketrans(
+    {
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "≥": ">=",
+        "≤": "<=",
+        "⁺": "+",
+        "’": "'",
+        "\u00a0": " ",
+    }
+)
+
+
+_DASH_RE = re.compile("[" + "".join(chr(c) for c in _DASHES) + "]")
+
+
+def _plain(text: str) -> str:
+    """text.translate(_DASHES), but only where those characters are (translate walks all)."""
+    if text.isascii():
+        return text
+    return _DASH_RE.sub(lambda m: _DASHES[ord(m.group())], text)
+
+
+def norm(text: str) -> str:
+    """Plain dashes and comparison signs, no markdown escapes, single spaces."""
+    text = _plain(text)
+    if "\\" in text:
+        text = text.replace("\\", "")
+    return " ".join(text.split())
+
+
+def _lower_pattern(pattern: str) -> str:
+    """Lower-case a pattern's literals but not its escapes (\\S, \\W, \\D, \\B keep their case)."""
+    out, escaped = [], False
+    for ch in pattern:
+        out.append(ch if escaped else ch.lower())
+        escaped = ch == "\\" and not escaped
+    return "".join(out)
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """Literal strings one of which every match of a parsed pattern must contain, or None.
+
+    Walks the parse tree: a run of literals is required; so is one of each branch's required
+    sets; parts that may repeat zero times, assertions and character classes say nothing. Of the
+    candidates, the set whose shortest string is longest (most selective) wins.
+    """
+    best: frozenset[str] | None = None
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset(["".join(run)]))
+            run = []
+        if op is _sre.SUBPATTERN:
+            consider(_required(av[3]))
+        elif op is _sre.BRANCH:
+            alternatives = [_required(a) for a in av[1]]
+            if all(alternatives):
+                consider(frozenset().union(*alternatives))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            consider(_required(av[2]))
+    return best
+
+
+_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _first_of(items: Any) -> tuple[set[str], bool] | None:
+    """(characters a match can start with, can it be empty) for a parsed sequence; None if any
+    character could start it."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            return chars | {chr(av)}, False
+        if op is _sre.IN:
+            if not all(o is _sre.LITERAL for o, _ in av):
+                return None
+            return chars | {chr(v) for _, v in av}, False
+        if op is _sre.SUBPATTERN:
+            got = _first_of(av[3])
+        elif op is _sre.BRANCH:
+            alternatives = [_first_of(a) for a in av[1]]
+            if not all(alternatives):
+                return None
+            got = (set().union(*(a[0] for a in alternatives)), any(a[1] for a in alternatives))
+        elif op in _REPEATS:
+            got = _first_of(av[2])
+            got = got and (got[0], got[1] or av[0] == 0)
+        else:
+            return None
+        if got is None:
+            return None
+        chars |= got[0]
+        if not got[1]:
+            return chars, False
+    return chars, True
+
+
+def _literal_start(items: Any) -> bool:
+    """Does the engine already know where matches can start (a literal or literal branches)?"""
+    if not items:
+        return False
+    op, av = items[0]
+    if op is _sre.LITERAL:
+        return True
+    if op is _sre.BRANCH:
+        return all(a and a[0][0] is _sre.LITERAL for a in av[1])
+    return False
+
+
+def first_chars(pattern: str) -> str:
+    """The characters every match starts with, when a lookahead on them would let the engine
+    skip positions faster than it does on its own; "" otherwise."""
+    parsed = _sre_parse(pattern)
+    if _literal_start(parsed):
+        return ""
+    got = _first_of(parsed)
+    if got is None or got[1] or not got[0]:
+        return ""
+    return "".join(sorted(got[0]))
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Strings one of which must occur in any text the pattern matches; () if none is sure."""
+    found = _required(_sre_parse(pattern))
+    if not found or min(map(len, found)) < 2:
+        return ()
+    return tuple(sorted(found))
+
+
+class LowerPattern:
+    """A case-insensitive pattern run as a case-sensitive one on lower-cased text.
+
+    Python's case-insensitive matching is slow on long alternations; lower-casing the text once
+    (cached) and matching literally is several times faster. Before running the engine, a text
+    must contain one of the literals every match needs (plain substring checks, which are much
+    cheaper than trying each alternative at each position). Positions match the original text
+    for the ASCII text registries use.
+    """
+
+    __slots__ = ("_has", "_re", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        lowered = _lower_pattern(pattern)
+        first = first_chars(lowered)
+        if first:  # lets the engine skip positions where no alternative can start
+            lowered = f"(?=[{re.escape(first)}])(?:{lowered})"
+        self._re = re.compile(lowered)
+        self._has = required_literals(lowered)
+
+    def _possible(self, lower: str) -> bool:
+        return not self._has or any(map(lower.__contains__, self._has))
+
+    def search(self, text: str):
+        lower = _lower(text)
+        return self._re.search(lower) if self._possible(lower) else None
+
+    def finditer(self, text: str):
+        lower = _lower(text)
+        return self._re.finditer(lower) if self._possible(lower) else iter(())
+
+
+def rx(pattern: str) -> LowerPattern:
+    """The short name the pattern tables below use."""
+    return LowerPattern(pattern)
+
+
+@lru_cache(maxsize=256)
+def _rx(pattern: str) -> LowerPattern:
+    """rx() for patterns written inline, compiled once."""
+    return LowerPattern(pattern)
+
+
+_NEG_BEFORE = rx(
+    r"\b(no|not|without|absence of|free of|never|none|negative for|non)\b[^.;:]{0,40}$"
+)
+
+
+@lru_cache(maxsize=65536)
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+class Gate:
+    """A cheap pre-check: can this text concern a facet at all?
+
+    True when the text contains one of `parts` anywhere or one of `words` as a whole word.
+    Substring tests run in C and a word pattern that starts with a literal lets the engine jump
+    between candidate positions, which together are several times faster than one regular
+    expression with word boundaries in front of its alternatives. A text that fails the gate
+    cannot match the facet's patterns, so most criteria skip them entirely.
+    """
+
+    __slots__ = ("_has_word", "parts", "words")
+
+    def __init__(self, parts: Sequence[str], words: Sequence[str] = ()) -> None:
+        self.parts, self.words = tuple(parts), tuple(words)
+        # "ar" as a word: the literal first, then look back to check nothing word-like precedes
+        body = "|".join(
+            rf"{re.escape(w)}(?<!\w{re.escape(w)})(?!\w)" for w in sorted(words, key=len)[::-1]
+        )
+        self._has_word = re.compile(body).search if words else None
+
+    def __call__(self, text: str) -> bool:
+        lower = _lower(text)
+        if any(map(lower.__contains__, self.parts)):
+            return True
+        return self._has_word is not None and self._has_word(lower) is not None
