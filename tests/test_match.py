@@ -220,10 +220,13 @@ def test_questions_come_from_the_trials_own_features():
     assert any("brain" in q for q in early.questions)
 
 
-def test_prior_treatment_mentions_without_a_facet_are_flagged_for_discussion():
-    # NCT06263543's inclusion criteria mention earlier trastuzumab deruxtecan.
-    m = match_trial(Profile(prior_tdxd="no"), trial("NCT06263543"))
-    flagged = [v for v in m.verdicts if v.facet == "prior_tdxd"]
-    assert len(flagged) == 1 and flagged[0].verdict == ASK
-    assert "deruxtecan" in flagged[0].evidence.lower() or "T-DXd" in flagged[0].evidence
-    assert m.level != POSSIBLE
+def test_prior_adc_is_read_and_matched_from_the_profile():
+    # NCT06263543 (title: "SEquencing Sacituzumab Govitecan AfteR T-DXd") requires earlier T-DXd.
+    t = trial("NCT06263543")
+    assert classify_trial(t).prior_adc.value == "required"
+    no = verdict(match_trial(Profile(prior_tdxd="no", prior_other_adc="no"), t), "prior_adc")
+    assert no.verdict == NOT_MET and "T-DXd" in no.evidence
+    yes = verdict(match_trial(Profile(prior_tdxd="yes"), t), "prior_adc")
+    assert yes.verdict == MEETS
+    unknown = verdict(match_trial(Profile(), t), "prior_adc")
+    assert unknown.verdict == ASK  # unknown never rules out

@@ -58,12 +58,25 @@ COLUMNS: tuple[Column, ...] = (
     Column("prior_chemo", "Earlier chemotherapy for advanced disease (facet)", "excluded"),
     Column("brain_mets", "Brain-metastasis rule (facet)", "stable_allowed"),
     Column("menopause", "Menopausal status required (facet)", "any"),
+    Column("prior_her2", "Earlier anti-HER2 therapy required / excluded (facet)", "any"),
+    Column("prior_adc", "Earlier antibody-drug conjugate required / excluded (facet)", "excluded"),
+    Column(
+        "prior_immunotherapy",
+        "Earlier immunotherapy (checkpoint inhibitor) required / excluded (facet)",
+        "any",
+    ),
+    Column("prior_parp", "Earlier PARP inhibitor required / excluded (facet)", "any"),
     Column(
         "facet_evidence",
         "For each stated facet, the criterion text that decided it",
         "her2: HER2-negative defined as ...",
     ),
     Column("match_level", "Overall level for the profile used", "check with your oncologist"),
+    Column(
+        "cohort",
+        "For trials with several cohorts: the one that fits the profile best, with its words",
+        "Cohort B (triple-negative, first line) may fit",
+    ),
     Column("verdict_summary", "Counts of verdicts", "meets 4; unknown 1; does not meet 0"),
     Column("reasons_not_met", "Rules the profile does not meet, with reasons", "HER2: ..."),
     Column(
@@ -158,6 +171,7 @@ def trial_row(
         **{name: _facet_text(getattr(f, name).value) for name in FACET_COLUMNS},
         "facet_evidence": " | ".join(evidence),
         "match_level": m.level,
+        "cohort": m.cohort_note,
         "verdict_summary": m.summary(),
         "reasons_not_met": " | ".join(m.reasons(NOT_MET)),
         "reasons_unknown": " | ".join(m.reasons(ASK)),

@@ -19,6 +19,10 @@ from importlib import resources
 from typing import Any, TextIO
 
 from .eligibility import EXCLUSION, INCLUSION, split_sides
+from .reading.document import cohorts_of, read_clauses
+from .reading.lexicon import prior_classes
+from .reading.model import Clause, Cohort, Mention, PriorValue
+from .reading.prior import PriorReading, cohort_reading, read_mentions, study_reading
 from .reading.text import (  # noqa: F401  # re-exported: tests and benches use them
     _DASHES,
     _NEG_BEFORE,
@@ -31,6 +35,7 @@ from .reading.text import (  # noqa: F401  # re-exported: tests and benches use 
     norm,
     required_literals,
     rx,
+    sentences,
 )
 from .studies import Trial, parse_study
 
@@ -48,8 +53,33 @@ SPEC_COLUMNS: tuple[str, ...] = (
     "brain_mets",
     "menopause",
     "categories",
+    # added with the second reader (spec: "More earlier-treatment columns")
+    "prior_her2",
+    "prior_adc",
+    "prior_immunotherapy",
+    "prior_parp",
 )
 FACET_NAMES = SPEC_COLUMNS[1:]
+PRIOR_FACETS = (
+    "prior_endocrine",
+    "prior_cdk46",
+    "prior_chemo",
+    "prior_her2",
+    "prior_adc",
+    "prior_immunotherapy",
+    "prior_parp",
+)
+# facets a cohort can have its own value for (the rest describe the whole study)
+COHORT_FACETS = (
+    "hr",
+    "her2",
+    "brca",
+    "pdl1",
+    "biomarkers",
+    *PRIOR_FACETS,
+    "brain_mets",
+    "menopause",
+)
 CATEGORY_ORDER = (
     "adc",
     "pi3k_akt_mtor",
@@ -79,11 +109,25 @@ class Facet:
     side: str = ""  # inclusion | exclusion | intervention | title | ""
     # finer than the spec's value, for matching only: her2 "any" that is "positive_or_low"
     detail: str = ""
+    # False when the deciding words carry a condition or read two ways: never rule out on it
+    firm: bool = True
 
     @property
     def text(self) -> str:
         """The value as the spec's CSV writes it (lists joined by ';')."""
         return ";".join(self.value) if isinstance(self.value, tuple) else self.value
+
+
+@dataclass(frozen=True)
+class CohortFacets:
+    """One cohort's own facets: the clauses that bind everyone plus the cohort's own."""
+
+    cohort: Cohort
+    facets: Mapping[str, Facet]
+
+    @property
+    def label(self) -> str:
+        return self.cohort.label()
 
 
 @dataclass(frozen=True)
@@ -101,7 +145,16 @@ class TrialFacets:
     brain_mets: Facet
     menopause: Facet
     categories: Facet
+    prior_her2: Facet
+    prior_adc: Facet
+    prior_immunotherapy: Facet
+    prior_parp: Facet
     intervention_categories: tuple[tuple[str, str, str], ...] = field(default=())
+    cohorts: tuple[CohortFacets, ...] = ()
+
+    def for_cohort(self, cohort: CohortFacets | None) -> TrialFacets:
+        """These facets as they stand for people in one cohort."""
+        return replace(self, **cohort.facets) if cohort is not None else self
 
     def facets(self) -> list[Facet]:
         return [getattr(self, name) for name in FACET_NAMES]
@@ -412,6 +465,17 @@ _HER2_ZERO_OK = rx(
 )
 
 
+# wording of a waiting period after earlier treatment (a HER2 word inside one is no rule)
+_WASHOUT = rx(
+    r">\s*\d+\s*(days?|weeks?|months?|years?)\s*(prior|before|ago|since)|within\s+(the\s+)?(last\s+|past\s+)?\d+|within\s+\w+\s+(days?|weeks?|months?)|"
+    r"\d+\s*(days?|weeks?)\s*(prior|before)|half-?lives|wash-?out|(last|final) dose|"
+    r"\b(at least|more than|minimum of|>=?)\s*\d+\s*(days?|weeks?|months?|years?)\s*"
+    r"(\([^)]{0,20}\)\s*)?(before|prior|since|from)|since (the )?(completion|end|last)|"
+    r"completed (at least|more than|>)|\bdiscontinued\b|\bmust (stop|be stopped)|"
+    r"in the (previous|past|last) \d+"
+)
+
+
 _POSITIVE_OR_LOW = "positive_or_low"
 _HER2_EITHER = rx(r"HER-?2\s*(?:-\s*/\s*\+|\+\s*/\s*-|\(\s*\+\s*/\s*-\s*\))")  # "HER2-/+"
 _DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
@@ -656,298 +720,23 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
 # ------------------------------------------------------------------------------------------
 # prior therapy
 
-# Texts are norm()-ed (single spaces), so every split point starts with a literal space, which
-# lets the engine jump from space to space: a new sentence after "." or ";", " / ", " o ".
-_SENTENCE = re.compile(r" (?:(?<=[.;] )(?=[A-Z(])|/ |o (?=[a-z]))")
 
-
-# Older registry records list prior therapy under labels: "Endocrine therapy: No prior ...".
-_THERAPY_LABEL = re.compile(
-    r"^(?:biologic|endocrine|hormonal|chemo|radio|immuno)\w*(?: therapy)?\s*:\s*(?=\S)", re.I
-)
-
-
-@lru_cache(maxsize=8192)
-def sentences(text: str) -> tuple[str, ...]:
-    """Sentences of one norm()-ed criterion (without a leading therapy-class label)."""
-    return tuple(_THERAPY_LABEL.sub("", x) for x in _SENTENCE.split(text) if x.strip())
-
-
-# Cheap substring checks that let most sentences skip the regular expressions entirely.
-_KEYS = {
-    "prior_cdk46": ("cdk", "palbo", "ribo", "abema"),
-    "prior_endocrine": (
-        "endocrin",
-        "hormon",
-        "aromatase",
-        "tamox",
-        "fulvest",
-        "letroz",
-        "anastro",
-        "exemest",
-        "serd",
-        "estrogen",
-    ),
-    "prior_chemo": ("chemo", "cytotox", "taxane", "anthracyc", "capecit", "paclit", "docet"),
-}
-_SYSTEMIC_KEYS = ("systemic", "anticancer", "anti-cancer", "untreated", "naive", "naïve")
-
-
-_ACRONYMS = re.compile(r"\b(ET|AIs?|SERDs?)\b")
-
-
-def _maybe_acronym(text: str) -> bool:
-    return "ET" in text or "AI" in text or "SERD" in text
-
-
-_ALL_TAGS = frozenset(_KEYS)
-_NO_TAGS: frozenset[str] = frozenset()
-_ENDOCRINE_ONLY = frozenset({"prior_endocrine"})
-_ANY_KEY = (*_SYSTEMIC_KEYS, *(k for keys in _KEYS.values() for k in keys))
-
-
-@lru_cache(maxsize=65536)
-def _mention_tags(text: str) -> frozenset[str]:
-    """Which prior-therapy classes a text can be about (one pass of substring checks)."""
-    has = _lower(text).__contains__
-    if not any(map(has, _ANY_KEY)):  # most criteria: one pass, nothing found
-        if _maybe_acronym(text) and _ACRONYMS.search(text):
-            return _ENDOCRINE_ONLY
-        return _NO_TAGS
-    if any(map(has, _SYSTEMIC_KEYS)):
-        return _ALL_TAGS
-    tags = {name for name, keys in _KEYS.items() if any(map(has, keys))}
-    if "prior_endocrine" not in tags and _maybe_acronym(text) and _ACRONYMS.search(text):
-        tags.add("prior_endocrine")
-    return frozenset(tags)
-
-
-def _mentions(name: str, sentence: str) -> bool:
-    return name in _mention_tags(sentence)
-
-
-_REQ_WORDS = rx(
-    r"\b(prior|previous(ly)?|received|receipt|progress\w*|relaps\w*|recurr\w*|"
-    r"refractory|resistan\w*|failed|failure|pretreated|treated with|exposure to|"
-    r"after|following|at least)\b"
-)
-_EXC_WORDS = rx(
-    r"\b(prior|previous(ly)?|received|receipt|treated with|treatment with|exposure|"
-    r"history of|any (line|prior|previous))\b|^\W*any\b"
-)
-_NOT_REQ = rx(
-    r"\b(may|can|allowed|permitted|optional|eligible|acceptable|regardless|"
-    r"irrespective|whether|alternatively)\b|\bor not\b|\bOR\s*$"
-)
-_FIRST_USE = rx(r"(for the first time|first[\s-]*line)[^.;]{0,80}$")
-_ALLOWED_END = rx(r"\b(are|is) (also )?(allowed|permitted)\W*$|\ballowed\W*$")
-_FUTURE = rx(
-    r"eligible for|candidate for|will (receive|initiate|start|be)|being offered|"
-    r"planned|scheduled|currently (on|receiving|taking)|initiat\w+|to receive|"
-    r"in combination with (the )?study|plan(s)? to|intent|resume|continue|stable dose"
-)
-_NEVER = rx(
-    r"\b(no(?!\s+(more|less|longer))|not(?!\s+(more|less))|never|without)\b(\s+[\w/-]+){0,3}?\s+(prior|previous(ly)?|received|"
-    r"receiv\w*|treat\w*|therap\w*|exposure|use|had|been)\b[^.;]{0,50}$|"
-    r"\buntreated\b[^.;]{0,30}$|first time"
-)
-_WASHOUT = rx(
-    r">\s*\d+\s*(days?|weeks?|months?|years?)\s*(prior|before|ago|since)|within\s+(the\s+)?(last\s+|past\s+)?\d+|within\s+\w+\s+(days?|weeks?|months?)|"
-    r"\d+\s*(days?|weeks?)\s*(prior|before)|half-?lives|wash-?out|(last|final) dose|"
-    r"\b(at least|more than|minimum of|>=?)\s*\d+\s*(days?|weeks?|months?|years?)\s*"
-    r"(\([^)]{0,20}\)\s*)?(before|prior|since|from)|since (the )?(completion|end|last)|"
-    r"completed (at least|more than|>)|\bdiscontinued\b|\bmust (stop|be stopped)|"
-    r"in the (previous|past|last) \d+"
-)
-_LINE_LIMIT = rx(
-    r"(more than|>\s*=?|greater than|exceed\w*|no more than|up to|at most|maximum)"
-    r"\s*(\(\s*>?=?\s*\)\s*)?(of\s*)?(\d+|one|two|three|four|five)\s*(\(\d\)\s*)?(prior\s*|previous\s*)?"
-    r"(lines?|regimens?|prior|previous|cytotoxic|chemo)|"
-    r"(\d+|two|three|four)\s*(or more\s*)?(prior\s*)?(lines|regimens)"
-)
-_DURATION_OK = rx(
-    r"(less than|<|up to|no more than|<=)\s*\d+\s*(days?|weeks?)[^.;]{0,60}"
-    r"(allowed|acceptable|permitted|eligible)"
-)
-_NOW = rx(
-    r"\b(current use|currently (receiving|taking|on|using)|concurrent\w*|concomitant\w*|"
-    r"ongoing|during (the )?(study|trial)|while on|induced|toxicit\w*|related|side effects?|"
-    r"hypersensitivity|allerg\w*|contraindicat\w*|intoleran\w*|toxic effects?|"
-    r"(patients|participants|subjects) receiving)\b"
-)
-_PREVENTION = rx(
-    r"\bcount(s|ed)?\b|prevention|pregnan\w*|child[\s-]*bearing|menopaus\w*|amenorrh\w*|"
-    r"\bgap\b|risk[\s-]*reduc\w*|chemoprevention|DCIS|ductal carcinoma in situ|"
-    r"osteoporosis|contracepti\w*|other (malignanc|cancer)"
-)
-_ANY_SYSTEMIC_NONE = rx(
-    r"(\bno(?!\s+(more|less|longer))|not (have )?(had|received)|without|untreated with|"
-    r"must not have received)[^.;]{0,30}"
-    r"(prior|previous|any)?[^.;]{0,15}(systemic|anti-?cancer|anticancer)[^.;]{0,40}"
-    r"(therapy|treatment)|previously untreated|treatment[\s-]*na[iï]ve"
-)
-_ANY_SYSTEMIC_EXC = rx(
-    r"^[^.;]{0,30}(prior|previous|any)[^.;]{0,40}(systemic|anti-?cancer|"
-    r"anticancer)[^.;]{0,25}(therapy|therapies|treatment)|received therapy for "
-    r"th\w* current"
-)
-_SETTING = rx(
-    r"advanced|metasta|stage\s*iv|recurren|invasive|breast cancer|this cancer|"
-    r"\bcurrent|TNBC|any indication|for (the )?(current|this)"
-)
-
-_CLASS = {
-    "prior_cdk46": rx(r"CDK\s*4\s*/\s*6|CDK4/6|CDK\s*4\s*(and|&)\s*6|\bCDK inhibitor"),
-    "prior_endocrine": rx(
-        r"endocrine|hormon(e|al)[\s-]*(therap|treat|based|agent|refractory|"
-        r"resistant)|"
-        r"anti-?estrogen|antiestrogen|\bET\b"
-    ),
-    "prior_chemo": rx(r"chemotherap\w*|cytotoxic"),
-}
-_DRUGS = {
-    "prior_cdk46": rx(r"palbociclib|ribociclib|abemaciclib"),
-    "prior_endocrine": rx(
-        r"aromatase|\bAIs?\b|tamoxifen|fulvestrant|letrozole|anastrozole|"
-        r"exemestane|\bSERD"
-    ),
-    "prior_chemo": rx(r"taxane|anthracycline|capecitabine|paclitaxel|docetaxel"),
-}
-_WORDS = {
-    "prior_cdk46": "a CDK4/6 inhibitor",
-    "prior_endocrine": "hormone (endocrine) therapy",
-    "prior_chemo": "chemotherapy",
-}
-
-
-def _prior_in_inclusion(name: str, sentence: str) -> str | None:
-    """'required', 'excluded' or None for one inclusion sentence."""
-    if not _mentions(name, sentence) or _PREVENTION.search(sentence):
-        return None
-    none = _ANY_SYSTEMIC_NONE.search(sentence)
-    if none and none.start() < 40 and _SETTING.search(sentence) and not _NOW.search(sentence):
-        return "excluded"
-    m = _CLASS[name].search(sentence) or _DRUGS[name].search(sentence)
-    if not m:
-        return None
-    before = sentence[max(0, m.start() - 80) : m.start()]
-    if _rx(r"(with or without|\+/-|±|excluding|except|other than|not including)\s*$").search(
-        before
-    ):
-        return None
-    around = sentence[max(0, m.start() - 80) : m.end() + 100]
-    if (
-        _FIRST_USE.search(before)
-        and _FUTURE.search(sentence)
-        and not _REQ_WORDS.search(before[-20:])  # "... before initiation of prior AI"
-    ):
-        # "planned to initiate first-line endocrine therapy plus a CDK4/6 inhibitor", "for the
-        # first time being offered CDK4/6 inhibition": none of it received yet
-        return "excluded"
-    if _FUTURE.search(before[-50:]) or _NOW.search(around):
-        return None
-    if _NEVER.search(before) or re.search(r"na[iï]ve", sentence[m.end() : m.end() + 25], re.I):
-        return None if _LINE_LIMIT.search(sentence) else "excluded"
-    if _DURATION_OK.search(sentence):
-        return "excluded"
-    if re.search(r"[\s-]*(refractory|resistant)", sentence[m.end() : m.end() + 12], re.I):
-        return "required"
-    if _NOT_REQ.search(around) or _ALLOWED_END.search(sentence):
-        return None
-    if not _REQ_WORDS.search(sentence) or _WASHOUT.search(sentence):
-        return None
-    if _LINE_LIMIT.search(sentence) and not re.search(
-        r"at least|>=\s*1|one or more|"
-        r"\d+\s*or more",
-        sentence,
-        re.I,
-    ):
-        return None
-    if name == "prior_chemo" and not (
-        re.search(
-            r"at least|>=\s*1|one or more|\d+\s*(or more\s*)?(prior\s*)?(lines?|"
-            r"regimens?)|refractory|pretreated|previously treated",
-            sentence[max(0, m.start() - 150) : m.end() + 100],
-            re.I,
-        )
-        or _rx(r"advanced|metasta|recurren").search(around)
-    ):
-        return None
-    return "required"
-
-
-def _prior_in_exclusion(name: str, sentence: str) -> bool:
-    if not _mentions(name, sentence):
-        return False
-    sentence = re.sub(r"(prior|previous) or (concurrent|concomitant)", r"\1", sentence, flags=re.I)
-    m = _CLASS[name].search(sentence)
-    if not m:
-        return bool(
-            _ANY_SYSTEMIC_EXC.search(sentence)
-            and not _WASHOUT.search(sentence)
-            and not _LINE_LIMIT.search(sentence)
-            and not _NOW.search(sentence)
-        )
-    if (
-        _WASHOUT.search(sentence)
-        or _LINE_LIMIT.search(sentence)
-        or _NOW.search(sentence)
-        or _PREVENTION.search(sentence)
-    ):
-        return False
-    if _rx(r"\b(permitted|allowed|required|eligible|acceptable)\b").search(sentence):
-        return False
-    return bool(
-        _EXC_WORDS.search(sentence) or re.search(r">\s*\d+\s*(days?|weeks?|months?)", sentence)
-    )
-
-
-def _title_prior(name: str) -> LowerPattern:
-    """'CDK4/6 inhibitor-resistant', 'after endocrine therapy' in a title: earlier therapy."""
-    cls = _CLASS[name].pattern + (r"|hormone|endocrine" if name == "prior_endocrine" else "")
-    return rx(
-        rf"(?:{cls})[\s-]*(refractory|resistant|pretreated)|(after|following|"
-        rf"progress\w* (on|after)|previously treated with|pretreated with)[^|]{{0,30}}"
-        rf"(?:{cls})"
-    )
-
-
-_TITLE_PRIOR = {name: _title_prior(name) for name in _CLASS}
-
-
-def _prior(t: _Text, name: str, breast: bool) -> Facet:
-    what = _WORDS[name]
+def _prior_facet(name: str, reading: PriorReading, breast: bool, title: str) -> Facet:
+    what = prior_classes()[name].label
     if not breast:
-        return _f(name, "any", "Not a breast cancer study.")
-    required = t.title if _TITLE_PRIOR[name].search(t.title) else None
-    excluded = None
-    for text in t.inclusion:
-        if name not in _mention_tags(text):
-            continue
-        for sentence in sentences(text):
-            verdict = _prior_in_inclusion(name, sentence)
-            if verdict == "required":
-                required = required or text
-            elif verdict == "excluded":
-                excluded = excluded or text
-    for text in t.exclusion:
-        if _mentions(name, text) and any(_prior_in_exclusion(name, x) for x in sentences(text)):
-            excluded = excluded or text
-    if required and excluded:
-        return _f(
-            name,
-            "any",
-            f"Cohorts differ: some require and some exclude earlier {what}.",
-            f"{required} / {excluded}",
-            INCLUSION,
-        )
-    if required:
-        side = "title" if required == t.title else INCLUSION
-        return _f(name, "required", f"Earlier {what} is required.", required, side)
-    if excluded:
-        side = EXCLUSION if excluded in t.exclusion else INCLUSION
-        return _f(name, "excluded", f"Earlier {what} rules a person out.", excluded, side)
-    return _f(name, "any", f"No rule on earlier {what}.")
+        return Facet(name, "any", "Not a breast cancer study.")
+    value = reading.value.value
+    if reading.value is PriorValue.REQUIRED:
+        reason = f"Earlier {what} is required ({reading.reason})."
+    elif reading.value is PriorValue.EXCLUDED:
+        reason = f"Earlier {what} rules a person out ({reading.reason})."
+    elif reading.deciding:
+        reason = f"No single rule on earlier {what}: {reading.reason}."
+    else:
+        return Facet(name, "any", f"No rule on earlier {what}.")
+    evidence = reading.evidence
+    side = "title" if evidence == title else reading.side
+    return Facet(name, value, reason, evidence, side, firm=reading.firm)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1319,9 +1108,6 @@ def _title_patterns() -> dict[str, tuple[LowerPattern, ...]]:
         "admits_metastatic": (_META, _EARLY, _BREAST),
         "hr": (_HR_POS, _HR_NEG, _TN),
         "her2": (_HER2_LOW, _HER2_POS, _HER2_NEG, _TN),
-        "prior_cdk46": (_CLASS["prior_cdk46"],),
-        "prior_endocrine": (_CLASS["prior_endocrine"], rx(r"hormone|endocrine")),
-        "prior_chemo": (_CLASS["prior_chemo"],),
     }
 
 
@@ -1338,12 +1124,64 @@ def _trim_title_evidence(t: _Text, facet: Facet) -> Facet:
     return facet
 
 
+def _reader_clauses(trial: Trial, t: _Text) -> tuple[tuple[Clause, ...], tuple[Clause, ...]]:
+    """The criteria as clauses (side, cohort), and the titles read as inclusion wording
+    ("... after a CDK4/6 inhibitor" in a title asks for one)."""
+    clauses = read_clauses(_norm_lines(trial.eligibility_criteria or ""))
+    titles = tuple(
+        Clause(INCLUSION, norm(x)) for x in (trial.brief_title, trial.official_title) if x
+    )
+    return clauses, titles
+
+
+def _cohort_facets(
+    trial: Trial,
+    t: _Text,
+    clauses: tuple[Clause, ...],
+    mentions: list[Mention],
+    breast: bool,
+    is_meta: bool,
+) -> tuple[CohortFacets, ...]:
+    """Each cohort's own facets: the clauses that bind everyone plus its own."""
+    cohorts = cohorts_of(clauses)
+    if not cohorts:
+        return ()
+    out = []
+    for cohort in cohorts:
+        mine = [c for c in clauses if c.cohort is None or c.cohort.key == cohort.key]
+        inc = tuple(c.text for c in mine if c.side != EXCLUSION)
+        if cohort.definition:
+            inc = (f"{cohort.name}: {cohort.definition}", *inc)
+        sub = _Text(trial, inc, tuple(c.text for c in mine if c.side == EXCLUSION), t.title)
+        facets: dict[str, Facet] = {
+            "hr": _hr(sub),
+            "her2": _her2(sub),
+            "brca": _brca(sub, is_meta),
+            "pdl1": _pdl1(sub, is_meta),
+            "biomarkers": _biomarkers(sub, is_meta),
+            "brain_mets": _brain(sub),
+            "menopause": _menopause(sub),
+        }
+        for name in PRIOR_FACETS:
+            facets[name] = _prior_facet(
+                name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
+            )
+        out.append(CohortFacets(cohort, facets))
+    return tuple(out)
+
+
 def classify_trial(trial: Trial) -> TrialFacets:
     t = _prepare(trial)
     metastatic = _admits_metastatic(t)
     is_meta = metastatic.value == "yes"
     breast = _mentions_breast(t, exclusion=False)
     categories, per = _categories(trial)
+    clauses, titles = _reader_clauses(trial, t)
+    mentions = read_mentions((*titles, *clauses))
+    prior = {
+        name: _prior_facet(name, study_reading(name, mentions, is_meta), breast, t.title)
+        for name in PRIOR_FACETS
+    }
     facets = TrialFacets(
         nct_id=trial.nct_id,
         admits_metastatic=metastatic,
@@ -1352,21 +1190,23 @@ def classify_trial(trial: Trial) -> TrialFacets:
         brca=_brca(t, is_meta),
         pdl1=_pdl1(t, is_meta),
         biomarkers=_biomarkers(t, is_meta),
-        prior_cdk46=_prior(t, "prior_cdk46", breast),
-        prior_endocrine=_prior(t, "prior_endocrine", breast),
-        prior_chemo=_prior(t, "prior_chemo", breast),
+        prior_cdk46=prior["prior_cdk46"],
+        prior_endocrine=prior["prior_endocrine"],
+        prior_chemo=prior["prior_chemo"],
         brain_mets=_brain(t),
         menopause=_menopause(t),
         categories=categories,
+        prior_her2=prior["prior_her2"],
+        prior_adc=prior["prior_adc"],
+        prior_immunotherapy=prior["prior_immunotherapy"],
+        prior_parp=prior["prior_parp"],
         intervention_categories=per,
+        cohorts=_cohort_facets(trial, t, clauses, mentions, breast, is_meta),
     )
     for name in (
         "admits_metastatic",
         "hr",
         "her2",
-        "prior_cdk46",
-        "prior_endocrine",
-        "prior_chemo",
     ):
         facet = getattr(facets, name)
         trimmed = _trim_title_evidence(t, facet)

@@ -7,14 +7,14 @@ Like datasette's filters, each rule yields both the machine verdict and a human 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .eligibility import Criterion, split_criteria
 from .facets import Facet, TrialFacets, classify_trial
 from .profile import UNKNOWN, Profile
+from .reading.document import is_breast_cohort
 from .studies import Trial, age_years
 
 MEETS = "meets"
@@ -56,6 +56,17 @@ class TrialMatch:
     questions: tuple[str, ...] = ()
     nearest: Any = None  # geo.SiteDistance of the nearest recruiting site, when known
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cohort: str = ""  # the cohort that fits best, named with its words ("Cohort B (TNBC)")
+
+    @property
+    def cohort_note(self) -> str:
+        """ "Cohort B (triple-negative, first line) may fit" for cards, sheets and the CSV."""
+        if not self.cohort:
+            return ""
+        fit = {POSSIBLE: "may fit", CHECK: "may fit; check with your oncologist"}.get(
+            self.level, "is the closest, but likely does not fit"
+        )
+        return f"{self.cohort} {fit}"
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -200,11 +211,32 @@ def _biomarkers(p: Profile, f: Facet) -> Verdict | None:
     )
 
 
-def _prior(name: str, label: str, what: str):
+def _had_adc(p: Profile) -> str:
+    """Any antibody-drug conjugate: T-DXd or another one."""
+    answers = (p.prior_tdxd, p.prior_other_adc)
+    if "yes" in answers:
+        return "yes"
+    return "no" if all(a == "no" for a in answers) else UNKNOWN
+
+
+def _unsure(verdict: Verdict, f: Facet) -> Verdict:
+    """A reading that must not rule a trial out by itself: the words carry a condition, or
+    read two ways. Ask instead."""
+    if verdict.verdict != NOT_MET or f.firm:
+        return verdict
+    return replace(
+        verdict,
+        verdict=ASK,
+        reason=verdict.reason.rstrip(".")
+        + ". The trial's words on this may apply only to some people or read two ways: ask.",
+    )
+
+
+def _prior(name: str, label: str, what: str, answer=None):
     def check(p: Profile, f: Facet) -> Verdict | None:
         if f.value not in ("required", "excluded"):
             return None
-        had = getattr(p, name)
+        had = answer(p) if answer else getattr(p, name)
         rule = (
             f"earlier {what}"
             if f.value == "required"
@@ -220,13 +252,24 @@ def _prior(name: str, label: str, what: str):
             )
         ok = (had == "yes") == (f.value == "required")
         yours = "you have had it" if had == "yes" else "you have not had it"
-        return _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
+        verdict = _v(
+            f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule
+        )
+        return _unsure(verdict, f)
 
     return check
 
 
 _prior_cdk46 = _prior("prior_cdk46", "Earlier CDK4/6 inhibitor", "CDK4/6 inhibitor treatment")
 _prior_endocrine = _prior("prior_endocrine", "Earlier hormone therapy", "hormone therapy")
+_prior_her2 = _prior("prior_her2", "Earlier anti-HER2 therapy", "anti-HER2 therapy")
+_prior_adc = _prior(
+    "prior_adc", "Earlier antibody-drug conjugate", "antibody-drug conjugate", _had_adc
+)
+_prior_immunotherapy = _prior(
+    "prior_immunotherapy", "Earlier immunotherapy", "immunotherapy (checkpoint inhibitor)"
+)
+_prior_parp = _prior("prior_parp", "Earlier PARP inhibitor", "PARP inhibitor")
 
 
 def _prior_chemo(p: Profile, f: Facet) -> Verdict | None:
@@ -249,7 +292,8 @@ def _prior_chemo(p: Profile, f: Facet) -> Verdict | None:
         )
     ok = (lines >= 1) == (f.value == "required")
     yours = "you have had none" if lines == 0 else f"you have had {p.chemo_lines} line(s)"
-    return _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
+    verdict = _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
+    return _unsure(verdict, f)
 
 
 _BRAIN_RULES = {
@@ -329,6 +373,10 @@ FACET_RULES = (
     ("prior_endocrine", _prior_endocrine),
     ("prior_cdk46", _prior_cdk46),
     ("prior_chemo", _prior_chemo),
+    ("prior_her2", _prior_her2),
+    ("prior_adc", _prior_adc),
+    ("prior_immunotherapy", _prior_immunotherapy),
+    ("prior_parp", _prior_parp),
     ("brain_mets", _brain),
     ("menopause", _menopause),
 )
@@ -395,121 +443,6 @@ def _age(p: Profile, t: Trial) -> Verdict | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Earlier treatments the spec has no facet for: read from the criteria text, never decisive.
-
-_PRIOR_WORDS = re.compile(
-    r"\b(prior|previous(ly)?|received|receipt|treated with|exposure|exposed|pretreated|"
-    r"progress\w*\s+(on|after|following)|refractory|resistant)\b",
-    re.I,
-)
-_TREATMENTS = {
-    "prior_tdxd": (
-        "trastuzumab deruxtecan (T-DXd)",
-        re.compile(r"trastuzumab[\s-]+deruxtecan|\bT-?DXd\b|DS-?8201|enhertu", re.I),
-    ),
-    "prior_other_adc": (
-        "another antibody-drug conjugate",
-        re.compile(
-            r"antibody[\s-]+drug[\s-]+conjugate|\bADCs?\b|sacituzumab|"
-            r"datopotamab|dato-?dxd|trodelvy|topoisomerase[\s-]+I?\s*"
-            r"inhibitor[\s-]+(payload|based)",
-            re.I,
-        ),
-    ),
-    "prior_immunotherapy": (
-        "immunotherapy",
-        re.compile(
-            r"pembrolizumab|atezolizumab|nivolumab|durvalumab|"
-            r"immune[\s-]+checkpoint|anti-?PD-?L?1|\bPD-?1\b|"
-            r"immunotherapy",
-            re.I,
-        ),
-    ),
-    "prior_parp": (
-        "a PARP inhibitor",
-        re.compile(r"\bPARP\b|olaparib|talazoparib|niraparib|rucaparib", re.I),
-    ),
-    "prior_her2": (
-        "anti-HER2 therapy",
-        re.compile(
-            r"trastuzumab|pertuzumab|tucatinib|lapatinib|neratinib|"
-            r"anti-?HER2|HER2[\s-]+(directed|targeted)|T-?DM1",
-            re.I,
-        ),
-    ),
-}
-
-
-# Cheap substrings that must appear before the patterns above are tried.
-_TREATMENT_KEYS = {
-    "prior_tdxd": ("deruxtecan", "dxd", "8201", "enhertu"),
-    "prior_other_adc": (
-        "conjugate",
-        "adc",
-        "sacituzumab",
-        "datopotamab",
-        "dato",
-        "trodelvy",
-        "topoisomerase",
-    ),
-    "prior_immunotherapy": ("mab", "checkpoint", "pd-", "pd1", "pdl1", "immunotherapy"),
-    "prior_parp": ("parp", "olaparib", "talazoparib", "niraparib", "rucaparib"),
-    "prior_her2": (
-        "trastuzumab",
-        "pertuzumab",
-        "tucatinib",
-        "lapatinib",
-        "neratinib",
-        "her2",
-        "t-dm1",
-        "tdm1",
-    ),
-}
-
-
-def _history_from_text(p: Profile, criteria: Sequence[Criterion]) -> list[Verdict]:
-    out = []
-    for name, (what, pattern) in _TREATMENTS.items():
-        had = getattr(p, name)
-        if had not in ("yes", "no"):
-            continue  # nothing to hold the text against
-        wanted_side = "exclusion" if had == "yes" else "inclusion"
-        keys = _TREATMENT_KEYS[name]
-        for c in criteria:
-            if c.side != wanted_side or not any(k in c.text.lower() for k in keys):
-                continue
-            if not (pattern.search(c.text) and _PRIOR_WORDS.search(c.text)):
-                continue
-            if c.side == "exclusion" and had == "yes":
-                out.append(
-                    Verdict(
-                        name,
-                        f"Earlier {what}",
-                        ASK,
-                        f"An exclusion criterion mentions earlier {what}, which you have had. It "
-                        "may rule you out or only set a waiting period: ask.",
-                        c.text,
-                        f"exclusion mentions earlier {what}",
-                    )
-                )
-                break
-            if c.side == "inclusion" and had == "no":
-                out.append(
-                    Verdict(
-                        name,
-                        f"Earlier {what}",
-                        ASK,
-                        f"An inclusion criterion mentions earlier {what}, which you have not had. "
-                        "It may be required for one group only: ask.",
-                        c.text,
-                        f"inclusion mentions earlier {what}",
-                    )
-                )
-                break
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 
 
 def level_of(verdicts: Iterable[Verdict]) -> str:
@@ -534,9 +467,6 @@ def verdicts_for(
         verdict = rule(profile, trial)
         if verdict is not None:
             out.append(verdict)
-    if criteria is None:
-        criteria = split_criteria(trial.eligibility_criteria)
-    out.extend(_history_from_text(profile, criteria))
     order = {NOT_MET: 0, ASK: 1, MEETS: 2}
     return tuple(sorted(out, key=lambda v: order[v.verdict]))
 
@@ -553,12 +483,24 @@ def match_trial(
 
     facets = facets or classify_trial(trial)
     criteria = split_criteria(trial.eligibility_criteria)
-    verdicts = verdicts_for(profile, trial, facets, criteria)
+    # a person may join when one cohort fits: match each cohort, keep the best
+    candidates: list[tuple[str, TrialFacets]] = [
+        (c.label, facets.for_cohort(c)) for c in facets.cohorts if is_breast_cohort(c.cohort)
+    ] or [("", facets)]
+    scored = []
+    for label, own in candidates:
+        verdicts = verdicts_for(profile, trial, own, criteria)
+        level = level_of(verdicts)
+        counts = sum(v.verdict == ASK for v in verdicts)
+        scored.append((LEVELS.index(level), counts, label, own, verdicts, level))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    _, _, cohort, _own, verdicts, level = scored[0]
     return TrialMatch(
         trial=trial,
-        facets=facets,
+        facets=facets,  # study-level values keep their spec meaning in tables and CSV
         verdicts=verdicts,
-        level=level_of(verdicts),
+        level=level,
+        cohort=cohort,
         questions=tuple(
             trial_questions(
                 trial, facets, criteria, nearest, unit, location_known or nearest is not None

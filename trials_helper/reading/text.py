@@ -239,3 +239,20 @@ class Gate:
         if any(map(lower.__contains__, self.parts)):
             return True
         return self._has_word is not None and self._has_word(lower) is not None
+
+
+# Texts are norm()-ed (single spaces), so every split point starts with a literal space, which
+# lets the engine jump from space to space: a new sentence after "." or ";", " / ", " o ".
+_SENTENCE = re.compile(r" (?:(?<=[.;] )(?=[A-Z(])|/ |o (?=[a-z]))")
+
+
+# Older registry records list prior therapy under labels: "Endocrine therapy: No prior ...".
+_THERAPY_LABEL = re.compile(
+    r"^(?:biologic|endocrine|hormonal|chemo|radio|immuno)\w*(?: therapy)?\s*:\s*(?=\S)", re.I
+)
+
+
+@lru_cache(maxsize=8192)
+def sentences(text: str) -> tuple[str, ...]:
+    """Sentences of one norm()-ed criterion (without a leading therapy-class label)."""
+    return tuple(_THERAPY_LABEL.sub("", x) for x in _SENTENCE.split(text) if x.strip())

@@ -1,0 +1,240 @@
+"""Reader v2 (trials_helper/reading): cues, facet rules, cohorts, and matching per cohort.
+
+Every cue row in data/cues.toml and every rule row in data/facet_rules.toml carries an example
+(a line where it decides) and a counter-example (a line where it must not); they run here, so a
+data edit that breaks its own example fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import load_study
+from trials_helper.eligibility import EXCLUSION, INCLUSION
+from trials_helper.facets import classify_trial
+from trials_helper.match import ASK, NOT_MET, match_trial
+from trials_helper.profile import Profile
+from trials_helper.reading.context import cue_book, find_cues, modifiers
+from trials_helper.reading.document import cohorts_of, is_breast_cohort, read_clauses
+from trials_helper.reading.lexicon import lexicon, prior_classes
+from trials_helper.reading.model import Binding, PriorValue
+from trials_helper.reading.prior import read_mentions, read_prior
+from trials_helper.reading.rules import decide, facet_rules
+from trials_helper.studies import parse_study
+
+
+def _categories(line: str) -> set[str]:
+    """Every cue category reaching any treatment mention of the line."""
+    lower = line.lower()
+    targets = lexicon().targets(line, lower)
+    return set().union(*modifiers(lower, targets)) if targets else set()
+
+
+CUES = [(r.category, r.example, r.counter) for r in cue_book().rules]
+
+
+@pytest.mark.parametrize("category,example,counter", CUES, ids=[c[0] for c in CUES])
+def test_cue_example_and_counter_example(category, example, counter):
+    if category in ("early", "advanced"):  # setting cues: the example names the setting
+        assert category in _categories(example)
+        assert category not in _categories(counter)
+        return
+    assert category in _categories(example), example
+    assert category not in _categories(counter), counter
+
+
+RULES = [
+    (side, i, r) for side, rules in facet_rules().items() for i, r in enumerate(rules) if r.example
+]
+
+
+def _decided(side: str, line: str) -> list:
+    lower = line.lower()
+    targets = lexicon().targets(line, lower)
+    return [decide(side, cats) for cats in modifiers(lower, targets)]
+
+
+@pytest.mark.parametrize(
+    "side,index,rule", RULES, ids=[f"{s}-{i}-{'+'.join(sorted(r.when))}" for s, i, r in RULES]
+)
+def test_rule_example_is_decided_by_the_rule(side, index, rule):
+    """The rule is the first that holds for a treatment mention of its example."""
+    assert rule in _decided(side, rule.example), rule.example
+
+
+@pytest.mark.parametrize(
+    "side,index,rule", RULES, ids=[f"{s}-{i}-{'+'.join(sorted(r.when))}" for s, i, r in RULES]
+)
+def test_rule_counter_example_is_decided_by_another_rule(side, index, rule):
+    assert rule not in _decided(side, rule.counter), rule.counter
+
+
+def test_first_rule_that_holds_wins():
+    # negation with a wash-out is a wait, not a bar; plain negation is a bar
+    assert decide(INCLUSION, {"negated", "window"}).value is PriorValue.ANY
+    assert decide(INCLUSION, {"negated"}).value is PriorValue.EXCLUDED
+    assert decide(EXCLUSION, set()).value is PriorValue.EXCLUDED
+    assert decide(INCLUSION, set()) is None
+
+
+@pytest.mark.parametrize(
+    "line,column,value",
+    [
+        # the issue's real misses (sentences-dev.csv)
+        ("Prior treatment with pertuzumab or capecitabine", "prior_chemo", "excluded"),
+        ("Prior anthracycline therapy or taxoids", "prior_chemo", "excluded"),
+        ("up to 2 (0 to 2) prior chemotherapy regimens", "prior_chemo", "any"),
+        ("At least two weeks since prior radiotherapy, last chemotherapy", "prior_chemo", "any"),
+        ("No prior chemotherapy within 6 months of study entry", "prior_chemo", "any"),
+        (
+            "Patients may have had up to 4 prior lines of chemotherapy and at least 1 prior "
+            "line of chemotherapy in the metastatic setting",
+            "prior_chemo",
+            "required",
+        ),
+        ("0-1 prior therapies for metastatic disease", "prior_chemo", "any"),
+    ],
+)
+def test_issue_lines(line, column, value):
+    side = "exclusion" if line.startswith("Prior") else "inclusion"
+    heading = "Exclusion Criteria:\n\n" if side == "exclusion" else "Inclusion Criteria:\n\n"
+    assert read_prior(read_clauses(heading + "* " + line))[column].value.value == value
+
+
+def test_a_long_window_is_a_bar_a_short_one_a_wait():
+    long_cues = {c.category for c in find_cues("prior immunotherapy in the past 12 months")}
+    short_cues = {
+        c.category for c in find_cues("chemotherapy within 3 weeks before the first dose")
+    }
+    assert "long_window" in long_cues and "window" in short_cues
+
+
+def test_lexicon_names_each_class_once_and_knows_overlaps():
+    targets = lexicon().targets(
+        "Prior trastuzumab deruxtecan or fulvestrant", "prior trastuzumab deruxtecan or fulvestrant"
+    )
+    assert [sorted(t.columns) for t in targets] == [
+        ["prior_adc", "prior_her2"],
+        ["prior_endocrine"],
+    ]
+    assert all(prior_classes()[c].examples for c in prior_classes())
+
+
+CRITERIA = """Inclusion Criteria:
+
+* Metastatic breast cancer
+* Cohort A (HR-positive, HER2-negative):
+  * Progression on a CDK4/6 inhibitor
+* Cohort B (triple-negative, first line):
+  * No prior chemotherapy for metastatic disease
+
+Exclusion Criteria:
+
+* Known hypersensitivity to trastuzumab
+"""
+
+
+def test_document_keeps_each_clause_cohort():
+    clauses = read_clauses(CRITERIA)
+    cohorts = cohorts_of(clauses)
+    assert [c.label() for c in cohorts] == [
+        "Cohort A (HR-positive, HER2-negative)",
+        "Cohort B (triple-negative, first line)",
+    ]
+    by_text = {c.text: c.cohort for c in clauses}
+    assert by_text["Metastatic breast cancer"] is None
+    assert next(c for t, c in by_text.items() if "CDK4/6" in t).key == "cohort a"
+    assert next(c for t, c in by_text.items() if "No prior chemo" in t).key == "cohort b"
+    mentions = read_mentions(clauses)
+    assert {m.binding for m in mentions if m.column == "prior_chemo"} == {Binding.COHORT}
+
+
+@pytest.mark.parametrize(
+    "line,name",
+    [
+        ("Cohort A: patients with HR+ disease", "Cohort A"),
+        ("(Cohort 3) Prior taxane in the metastatic setting", "Cohort 3"),
+        ("Phase Ib only: prior fulvestrant is allowed", "Phase Ib"),
+        ("Part 2: at least one prior line of endocrine therapy", "Part 2"),
+        ("For HR-positive patients: progression on endocrine therapy", "HR-positive"),
+        ("PROC participants must have received platinum", "PROC group"),
+        (
+            "Ovarian cancer, high-grade serous histology, must have received one prior line",
+            "Ovarian cancer",
+        ),
+    ],
+)
+def test_inline_cohort_prefixes(line, name):
+    (clause,) = read_clauses("Inclusion Criteria:\n\n* " + line)
+    assert clause.cohort is not None and clause.cohort.name == name
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "For women of childbearing potential: a negative pregnancy test",
+        "Metastatic breast cancer, measurable disease per RECIST",
+        "Stage IV breast cancer",
+    ],
+)
+def test_not_cohorts(line):
+    (clause,) = read_clauses("Inclusion Criteria:\n\n* " + line)
+    assert clause.cohort is None
+
+
+def _study(criteria: str, title: str = "A study in metastatic breast cancer") -> dict:
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT00000001", "briefTitle": title},
+            "conditionsModule": {"conditions": ["Metastatic Breast Cancer"]},
+            "eligibilityModule": {"eligibilityCriteria": criteria},
+        }
+    }
+
+
+def test_cohorts_have_their_own_facets_and_matching_names_the_one_that_fits():
+    trial = parse_study(_study(CRITERIA))
+    facets = classify_trial(trial)
+    # study level keeps the spec meaning: one cohort's rule counts
+    assert facets.prior_cdk46.value == "required"
+    own = {c.cohort.key: c.facets for c in facets.cohorts}
+    assert own["cohort a"]["prior_cdk46"].value == "required"
+    assert own["cohort b"]["prior_cdk46"].value == "any"
+    assert own["cohort b"]["prior_chemo"].value == "excluded"
+    # a person who never had a CDK4/6 inhibitor nor chemotherapy fits cohort B
+    m = match_trial(Profile(prior_cdk46="no", chemo_lines="0"), trial, facets)
+    assert m.cohort.startswith("Cohort B") and NOT_MET not in {v.verdict for v in m.verdicts}
+    assert m.cohort_note.startswith("Cohort B (triple-negative, first line) may fit")
+
+
+def test_conditional_rule_never_rules_out():
+    criteria = (
+        "Inclusion Criteria:\n\n* Metastatic breast cancer\n"
+        "* If HR-positive, must have received prior endocrine therapy\n"
+    )
+    trial = parse_study(_study(criteria))
+    facets = classify_trial(trial)
+    mentions = read_mentions(read_clauses(criteria))
+    assert {m.binding for m in mentions if m.column == "prior_endocrine"} == {Binding.CONDITIONAL}
+    m = match_trial(Profile(prior_endocrine="no"), trial, facets)
+    assert all(v.verdict != NOT_MET for v in m.verdicts)
+
+
+def test_doubtful_reading_asks_instead_of_ruling_out():
+    # "No prior X" under the exclusion heading reads two ways: it never rules anyone out
+    criteria = "Exclusion Criteria:\n\n* No prior chemotherapy\n"
+    facets = classify_trial(parse_study(_study(criteria)))
+    assert facets.prior_chemo.value == "any"
+
+
+def test_basket_trial_other_tumour_cohorts_are_not_candidates():
+    study = load_study("NCT05544929")
+    trial = parse_study(study)
+    facets = classify_trial(trial)
+    names = {c.cohort.name: is_breast_cohort(c.cohort) for c in facets.cohorts}
+    assert names["Ovarian cancer"] is False
+    assert names["Triple negative breast cancer"] is True
+    assert facets.prior_chemo.value == "required"  # the TNBC cohort's rule
+    m = match_trial(Profile(hr="negative", her2="zero", chemo_lines="0"), trial, facets)
+    assert m.cohort.startswith("Triple negative breast cancer")
+    assert ASK in {v.verdict for v in m.verdicts} or NOT_MET in {v.verdict for v in m.verdicts}

@@ -1,0 +1,191 @@
+"""A small ConText engine: which cue categories reach each treatment mention in a sentence.
+
+The cues are data (data/cues.toml). medspaCy's ConText does the same job but reads about 100
+texts a second here, 10-20 times over the reader's budget (docs/facets.md), so this engine keeps
+its rule shape over plain regular expressions: a cue reaches mentions in its direction, up to
+its scope in words, unless a terminator stands between; overlapping cues keep the longest
+(pseudo-cues such as "prior to" or "not a candidate for" win over the shorter cue inside them).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, NamedTuple
+
+from .lexicon import Target
+from .text import _lower_pattern
+
+FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "eight": 8,
+    "twelve": 12,
+}
+_DAYS = {"day": 1, "week": 7, "month": 30.4, "year": 365}
+
+
+@dataclass(frozen=True)
+class CueRule:
+    """One row of cues.toml."""
+
+    category: str
+    direction: str
+    scope: int
+    patterns: tuple[re.Pattern[str], ...]
+    example: str
+    counter: str
+
+
+class Cue(NamedTuple):
+    category: str
+    direction: str
+    scope: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class CueBook:
+    rules: tuple[CueRule, ...]
+    pseudo: re.Pattern[str]
+    terminators: re.Pattern[str]
+    max_washout_days: float
+    alternatives: tuple[str, ...] = ()
+
+
+def _lowered(pattern: str) -> str:
+    return _lower_pattern(pattern).replace("(?p<", "(?P<")
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    body = "|".join(f"(?:{_lowered(p)})" for p in sorted(patterns, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+
+
+def _compile_rule(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    """One alternation, or one pattern each where they name groups (a window's number)."""
+    if any("(?P<" in p for p in patterns):
+        return tuple(_compile([p]) for p in patterns)
+    return (_compile(patterns),)
+
+
+@lru_cache(maxsize=1)
+def cue_book() -> CueBook:
+    text = resources.files("trials_helper").joinpath("data/cues.toml").read_text("utf-8")
+    data: dict[str, Any] = tomllib.loads(text)
+    rules = tuple(
+        CueRule(
+            c["category"],
+            c["direction"],
+            int(c["scope"]),
+            _compile_rule(c["patterns"]),
+            c.get("example", ""),
+            c.get("counter", ""),
+        )
+        for c in data["cue"]
+    )
+    return CueBook(
+        rules,
+        _compile(data["pseudo"]),
+        re.compile("|".join(_lowered(p) for p in data["terminators"])),
+        float(data["max_washout_days"]),
+        tuple(data.get("alternatives", ())),
+    )
+
+
+def _window_days(m: re.Match[str]) -> float | None:
+    n, unit = m.groupdict().get("n"), m.groupdict().get("unit")
+    if not n or not unit:
+        return None
+    count = _NUMBERS.get(n) or (int(n) if n.isdigit() else None)
+    return None if count is None else count * _DAYS[unit.rstrip("s")]
+
+
+def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
+    """Every cue in a lower-cased sentence, overlaps resolved (longest wins; a cue of the same
+    category over the same words in another direction is kept too)."""
+    book = book or cue_book()
+    found: list[Cue] = []
+    for rule in book.rules:
+        for m in (m for p in rule.patterns for m in p.finditer(lower)):
+            category = rule.category
+            if category == "window":
+                days = _window_days(m)
+                if days is not None and days > book.max_washout_days:
+                    category = "long_window"  # "within 5 years": a bar, not a wait
+            found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
+    found += [Cue("pseudo", BOTH, 0, m.start(), m.end()) for m in book.pseudo.finditer(lower)]
+    found.sort(key=lambda c: (c.start - c.end, c.start))
+    kept: list[Cue] = []
+    for cue in found:
+        # a longer cue over these words wins; cues over exactly the same words all stand
+        if all(
+            (k.start, k.end) == (cue.start, cue.end)
+            for k in kept
+            if cue.start < k.end and k.start < cue.end
+        ):
+            kept.append(cue)
+    return [c for c in kept if c.category != "pseudo"]
+
+
+def _words_between(text: str, a: int, b: int) -> int:
+    return text.count(" ", a, b) if b > a else 0
+
+
+def _bracket(lower: str, at: int) -> tuple[int, int] | None:
+    """The innermost parenthesis around a position, as (open, close), or None."""
+    open_at = lower.rfind("(", 0, at)
+    if open_at < 0 or lower.rfind(")", open_at, at) >= 0:
+        return None
+    close = lower.find(")", at)
+    return (open_at, close if close >= 0 else len(lower))
+
+
+def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str]) -> bool:
+    """Does the cue's scope cover the mention? A cue inside parentheses speaks only for what
+    stands in them: "(prior endocrine therapy is allowed)" allows nothing outside."""
+    if target.start <= cue.start and cue.end <= target.end:
+        return False  # the cue is part of the words themselves
+    if cue.start < target.end and target.start < cue.end:
+        return True  # the cue's words take the mention in ("more than 3 prior chemotherapy lines")
+    inside = _bracket(lower, cue.start) if "(" in lower else None
+    if inside is not None and not inside[0] < target.start < inside[1]:
+        return False
+    around = _bracket(lower, target.start) if "(" in lower else None
+    if around is not None and not around[0] < cue.start < around[1]:
+        # a list in parentheses expands the words before it: "No prior EGFR-targeting
+        # therapies (e.g., ..., trastuzumab)" -- the cue reaches it where the list opens
+        target = Target(around[0], around[0] + 1, "", target.columns, target.group, target.specific)
+    if target.start >= cue.end:
+        if cue.direction == BACKWARD:
+            return False
+        a, b = cue.end, target.start
+    else:
+        if cue.direction == FORWARD:
+            return False
+        a, b = target.end, cue.start
+    if _words_between(lower, a, b) > cue.scope:
+        return False
+    stop = terminators.search(lower, a, b)
+    # a terminator inside parentheses ends nothing outside them
+    return stop is None or (
+        "(" in lower
+        and all(_bracket(lower, m.start()) for m in terminators.finditer(lower, a, b))
+        and _bracket(lower, a) is None
+    )
+
+
+def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) -> list[set[str]]:
+    """For each mention, the set of cue categories that reach it."""
+    book = book or cue_book()
+    cues = find_cues(lower, book)
+    return [{c.category for c in cues if reaches(c, t, lower, book.terminators)} for t in targets]

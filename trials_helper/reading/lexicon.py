@@ -1,0 +1,159 @@
+"""The one concept lexicon (data/concepts.toml): drug names -> classes, for every reader.
+
+`categories` (the kinds of treatment a trial gives), the earlier-treatment reader, the matcher and
+the profile help all take their words from here, so a drug is named once.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .text import _lower_pattern, first_chars
+
+_CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
+
+
+@lru_cache(maxsize=1)
+def concepts() -> dict[str, Any]:
+    """The parsed lexicon file."""
+    text = resources.files("trials_helper").joinpath("data/concepts.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def bounded(patterns: Iterable[str], flags: int = re.I) -> re.Pattern[str]:
+    """One pattern for a list, each alternative a whole word (no letter or digit around it)."""
+    body = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", flags)
+
+
+@dataclass(frozen=True)
+class PriorClass:
+    """An earlier-treatment class as the profile and the reader speak of it."""
+
+    column: str
+    label: str
+    examples: tuple[str, ...]
+    pattern: re.Pattern[str]  # the class's words, whole-word, case-insensitive
+    not_pattern: re.Pattern[str] | None  # names in its lists that are not this class
+
+
+@dataclass(frozen=True)
+class Target:
+    """A treatment mention found in a sentence."""
+
+    start: int
+    end: int
+    words: str
+    columns: frozenset[str]
+    group: bool  # words for several classes at once ("systemic therapy")
+    specific: bool  # one drug rather than the class
+
+
+class Lexicon:
+    """Finds earlier-treatment mentions: one scan per sentence, then a class check per hit."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        cats: dict[str, list[str]] = data["categories"]
+        self.classes: dict[str, PriorClass] = {}
+        lower_parts: list[str] = []
+        exact_parts: list[str] = []
+        for column, entry in data["prior"].items():
+            pats = [p for c in entry["categories"] for p in cats[c]] + list(entry.get("also", []))
+            self.classes[column] = PriorClass(
+                column,
+                entry["label"],
+                tuple(entry.get("examples", ())),
+                bounded(pats),
+                bounded(entry["not"]) if entry.get("not") else None,
+            )
+            for p in pats:
+                m = _CASE_SENSITIVE.match(p)
+                (exact_parts if m else lower_parts).append(m.group(1) if m else p)
+        self.groups: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        for entry in data.get("prior_group", {}).values():
+            pattern = bounded(entry["patterns"])
+            self.groups.append((pattern, frozenset(entry["classes"])))
+            lower_parts += entry["patterns"]
+        self._class_words = re.compile(
+            "|".join(
+                rf"(?-i:\b{w}s?\b)" if w.isupper() else re.escape(w)
+                for w in data["prior_class_words"]["patterns"]
+            ),
+            re.I,
+        )
+        # Python tries alternatives in order: longer patterns first, so "trastuzumab deruxtecan"
+        # is one mention rather than "trastuzumab" and a stray word.
+        lower_parts.sort(key=len, reverse=True)
+        body = "|".join(f"(?:{_lower_pattern(p)})" for p in lower_parts)
+        first = first_chars(body)
+        ahead = f"(?=[{re.escape(first)}])" if first else ""
+        self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+        self._exact_re = (
+            re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(exact_parts) + r")(?![A-Za-z0-9])")
+            if exact_parts
+            else None
+        )
+
+    def columns_of(
+        self, words: str, sentence: str | None = None, start: int = 0
+    ) -> tuple[frozenset[str], bool]:
+        """The classes some words name, and whether they are group words (group patterns may
+        look ahead, so they are tried where the words stand in their sentence)."""
+        where = (sentence, start) if sentence is not None else (words, 0)
+        for pattern, classes in self.groups:
+            m = pattern.match(*where)
+            if m and m.end() - m.start() == len(words):
+                return classes, True
+        found = set()
+        for column, cls in self.classes.items():
+            if cls.pattern.search(words) and not (
+                cls.not_pattern and cls.not_pattern.fullmatch(words)
+            ):
+                found.add(column)
+        return frozenset(found), False
+
+    def targets(self, sentence: str, lower: str) -> list[Target]:
+        """Mentions in a sentence, longest first where they overlap."""
+        spans = [(m.start(), m.end()) for m in self._lower_re.finditer(lower)]
+        if self._exact_re is not None:
+            spans += [(m.start(), m.end()) for m in self._exact_re.finditer(sentence)]
+        if not spans:
+            return []
+        spans.sort(key=lambda s: (s[0], s[0] - s[1]))
+        out: list[Target] = []
+        last_end = -1
+        for start, end in spans:
+            if start < last_end:
+                continue
+            words = sentence[start:end]
+            columns, group = self.columns_of(words, sentence, start)
+            if not columns:
+                continue
+            if group and out and not out[-1].group and start - out[-1].end <= 1:
+                # "hormone therapy for metastatic disease": the class, not all therapy
+                prev = out[-1]
+                out[-1] = Target(
+                    prev.start, end, sentence[prev.start : end], prev.columns, False, prev.specific
+                )
+                last_end = end
+                continue
+            specific = not group and not self._class_words.search(words)
+            out.append(Target(start, end, words, columns, group, specific))
+            last_end = end
+        return out
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    return Lexicon(concepts())
+
+
+def prior_classes() -> dict[str, PriorClass]:
+    """Earlier-treatment classes by spec column (label and example names for help text)."""
+    return lexicon().classes

@@ -1,0 +1,271 @@
+"""Earlier treatment (the spec's prior_* columns) read clause by clause, per cohort and per study.
+
+Each mention of a treatment class is found through the lexicon, the cue categories that reach it
+come from the ConText engine, and the first facet rule that holds gives its value. Then:
+
+- within one scope (everyone, or one cohort with the clauses that bind everyone), a requirement
+  and a bar on the same class are settled by the more telling mention: advanced-disease wording
+  over early-disease wording, the class over one drug of it ("progressed on an aromatase
+  inhibitor" and "no prior fulvestrant" still require hormone therapy); when neither is more
+  telling, the column is "any";
+- at study level, the scopes (each cohort, and each conditional clause) are combined as the spec
+  says: a cohort's rule counts; cohorts that contradict each other give "any";
+- chemotherapy is about advanced disease: a rule only about (neo)adjuvant chemotherapy does not
+  set `prior_chemo`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..eligibility import EXCLUSION
+from .context import cue_book, modifiers
+from .document import is_breast_cohort
+from .lexicon import Target, lexicon
+from .model import PRIOR_COLUMNS, Binding, Clause, Cohort, Mention, PriorValue, Setting
+from .rules import decide
+from .text import _lower, sentences
+
+# Old registry records label prior therapy ("Chemotherapy: No prior ..."): the label is a heading.
+_KEYS = ("chemo", "therap", "treat", "prior", "previous", "inhibitor", "received", "mab", "nib")
+
+
+def _setting(categories: set[str]) -> Setting:
+    early, advanced = "early" in categories, "advanced" in categories
+    if early and not advanced:
+        return Setting.EARLY
+    if advanced and not early:
+        return Setting.ADVANCED
+    return Setting.ANY
+
+
+@lru_cache(maxsize=65536)
+def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
+    """(column, value, categories, rule why, doubt, words, specific, group) per mention."""
+    lower = _lower(sentence)
+    targets = lexicon().targets(sentence, lower)
+    if not targets:
+        return ()
+    out = []
+    for target, cats in zip(targets, modifiers(lower, targets), strict=True):
+        rule = decide(side, cats)
+        value = rule.value if rule else PriorValue.ANY
+        why = rule.why if rule else "named, with no entry rule"
+        doubt = bool(rule and rule.doubt)
+        if value is PriorValue.REQUIRED and _one_of_several(lower, target, targets):
+            value, why = PriorValue.ANY, "one of several treatments that would do"
+        for column in sorted(target.columns):
+            out.append(
+                (
+                    column,
+                    value,
+                    frozenset(cats),
+                    why,
+                    doubt,
+                    target.words,
+                    target.specific,
+                    target.group,
+                )
+            )
+    return tuple(out)
+
+
+# what may stand between two items of one list: "chemotherapy, radiation, and/or surgery"
+_LIST_GAP = re.compile(r"[\s,;()/-]*(?:(?:and/or|or|and)\b[\s,;()/-]*)?(?:[\w-]+[\s,;()/-]+){0,2}?")
+_OR = re.compile(r"\bor\b")
+
+
+@lru_cache(maxsize=1)
+def _alternatives() -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(cue_book().alternatives) + r")\b")
+
+
+def _one_of_several(lower: str, target: Target, targets: Sequence[Target]) -> bool:
+    """Is the mention one choice in an "or" list with another kind of treatment ("chemotherapy
+    and/or surgery", "endocrine therapy or chemotherapy")? Then none of them is required."""
+    if " or" not in lower and "/or" not in lower:
+        return False
+    spans = [(t.start, t.end) for t in targets if not t.columns & target.columns]
+    spans += [(m.start(), m.end()) for m in _alternatives().finditer(lower)]
+    for start, end in spans:
+        gap = lower[target.end : start] if start >= target.end else lower[end : target.start]
+        if len(gap) < 60 and _LIST_GAP.fullmatch(gap):
+            around = lower[max(0, min(start, target.start) - 60) : max(end, target.end) + 60]
+            if _OR.search(around):
+                return True
+    return False
+
+
+def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
+    """Every earlier-treatment mention of every clause, read in context."""
+    out: list[Mention] = []
+    for clause in clauses:
+        low = _lower(clause.text)
+        if not any(k in low for k in _KEYS) and not lexicon().targets(clause.text, low):
+            continue
+        for sentence in sentences(clause.text):
+            found = _read_sentence(clause.side, sentence)
+            if not found:
+                continue
+            own = {col for col, *_rest, group in found if not group}
+            for column, value, cats, why, doubt, words, specific, group in found:
+                if group and column in own:
+                    continue  # the class named on its own in the sentence speaks for itself
+                if group and value is PriorValue.REQUIRED:
+                    value, why = PriorValue.ANY, "earlier therapy of any kind asked for"
+                binding = (
+                    Binding.COHORT
+                    if clause.cohort is not None
+                    else Binding.CONDITIONAL
+                    if "conditional" in cats or "other_tumour" in cats
+                    else Binding.ALL
+                )
+                out.append(
+                    Mention(
+                        column=column,
+                        value=value,
+                        side=clause.side,
+                        binding=binding,
+                        setting=_setting(set(cats)),
+                        cues=tuple(sorted(cats)),
+                        why=why,
+                        words=words,
+                        clause=clause.text,
+                        cohort=clause.cohort,
+                        specific=specific,
+                        doubt=doubt or "conditional" in cats,
+                        group=group,
+                    )
+                )
+    return out
+
+
+@dataclass(frozen=True)
+class PriorReading:
+    """One column's value in one scope, with the mentions that decided it."""
+
+    column: str
+    value: PriorValue
+    reason: str
+    deciding: tuple[Mention, ...] = ()
+
+    @property
+    def evidence(self) -> str:
+        return " / ".join(dict.fromkeys(m.clause for m in self.deciding))
+
+    @property
+    def side(self) -> str:
+        return self.deciding[0].side if self.deciding else ""
+
+    @property
+    def firm(self) -> bool:
+        """Safe to rule someone out on: every deciding mention binds firmly."""
+        return bool(self.deciding) and all(m.firm for m in self.deciding)
+
+
+def _counts(m: Mention, metastatic: bool) -> bool:
+    """Does the mention set the column? Rules about early disease only ((neo)adjuvant,
+    prevention) do not, in a study for advanced disease: its columns are about the treatment
+    history a person with advanced disease brings."""
+    if m.value is PriorValue.ANY:
+        return False
+    return not (metastatic and m.setting is Setting.EARLY)
+
+
+def _weight(m: Mention) -> tuple[int, int]:
+    return (0 if m.setting is Setting.EARLY else 1, 0 if m.specific else 1)
+
+
+def _settle(column: str, mentions: Sequence[Mention], metastatic: bool = True) -> PriorReading:
+    """One scope: required vs excluded settled by the more telling mention."""
+    rules = [m for m in mentions if m.column == column and _counts(m, metastatic)]
+    if not rules:
+        return PriorReading(column, PriorValue.ANY, "no rule")
+    req = [m for m in rules if m.value is PriorValue.REQUIRED]
+    exc = [m for m in rules if m.value is PriorValue.EXCLUDED]
+    if req and all(m.specific for m in exc):
+        exc = []  # "progressed on an aromatase inhibitor" + "no prior fulvestrant": required
+    if req and exc:
+        best_req, best_exc = max(map(_weight, req)), max(map(_weight, exc))
+        if best_req > best_exc:
+            exc = []
+        elif best_exc > best_req:
+            req = []
+        else:
+            return PriorReading(
+                column,
+                PriorValue.ANY,
+                "some words ask for it and others bar it",
+                (req[0], exc[0]),
+            )
+    chosen = req or exc
+    chosen.sort(key=_weight, reverse=True)
+    return PriorReading(column, chosen[0].value, chosen[0].why, tuple(chosen[:1]))
+
+
+def _scopes(mentions: Sequence[Mention]) -> list[list[Mention]]:
+    """Everyone's clauses, and each breast-cancer cohort's with them (a basket trial's ovarian
+    cohort is no one's here). Conditional clauses ("if ...", "for
+    patients with ovarian cancer ...") set no study-level value; the matcher asks about them."""
+    everyone = [m for m in mentions if m.binding is Binding.ALL]
+    by_cohort: dict[str, list[Mention]] = {}
+    for m in mentions:
+        if m.binding is Binding.COHORT and m.cohort is not None and is_breast_cohort(m.cohort):
+            by_cohort.setdefault(m.cohort.key, []).append(m)
+    return [everyone, *([*everyone, *ms] for ms in by_cohort.values())]
+
+
+def study_reading(
+    column: str, mentions: Sequence[Mention], metastatic: bool = True
+) -> PriorReading:
+    """The study-level value (spec meaning): cohort rules count; contradicting cohorts -> any."""
+    readings = [_settle(column, scope, metastatic) for scope in _scopes(mentions)]
+    ruled = [r for r in readings if r.value is not PriorValue.ANY]
+    kinds = {r.value for r in ruled}
+    if len(kinds) == 1:
+        first = ruled[0]
+        deciding = tuple(dict.fromkeys(m for r in ruled for m in r.deciding))
+        return PriorReading(column, first.value, first.reason, deciding)
+    if len(kinds) > 1:
+        deciding = tuple(dict.fromkeys(m for r in ruled for m in r.deciding))
+        return PriorReading(
+            column,
+            PriorValue.ANY,
+            "cohorts or conditions differ: some ask for it, some bar it",
+            deciding,
+        )
+    conflicts = [r for r in readings if r.deciding]
+    return conflicts[0] if conflicts else PriorReading(column, PriorValue.ANY, "no rule")
+
+
+def cohort_reading(
+    column: str, mentions: Sequence[Mention], cohort: Cohort | None, metastatic: bool = True
+) -> PriorReading:
+    """The value for people in one cohort (None: people outside every cohort). A conditional
+    clause counts, but never firmly."""
+    key = cohort.key if cohort else None
+    scope = [
+        m
+        for m in mentions
+        if m.binding is not Binding.COHORT or (m.cohort is not None and m.cohort.key == key)
+    ]
+    return _settle(column, scope, metastatic)
+
+
+def read_prior(clauses: Sequence[Clause]) -> dict[str, PriorReading]:
+    """Study-level readings of every prior_* column."""
+    mentions = read_mentions(clauses)
+    return {column: study_reading(column, mentions) for column in PRIOR_COLUMNS}
+
+
+__all__ = [
+    "EXCLUSION",
+    "PriorReading",
+    "cohort_reading",
+    "read_mentions",
+    "read_prior",
+    "study_reading",
+]
