@@ -37,7 +37,7 @@ from .reading.text import (  # noqa: F401  # re-exported: tests and benches use 
     rx,
     sentences,
 )
-from .studies import Trial, parse_study
+from .studies import Intervention, Trial, parse_study
 
 SPEC_COLUMNS: tuple[str, ...] = (
     "nct_id",
@@ -969,28 +969,171 @@ def _menopause(t: _Text) -> Facet:
 
 
 @lru_cache(maxsize=1)
+def _concepts() -> dict[str, Any]:
+    """data/concepts.toml, read once for the dictionary and the class phrases."""
+    return tomllib.loads(
+        resources.files("trials_helper").joinpath("data/concepts.toml").read_text(encoding="utf-8")
+    )
+
+
+def _terms(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern for a list of terms, each matched as a whole word."""
+    body = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.I)
+
+
+@lru_cache(maxsize=1)
 def _dictionary() -> tuple[
     tuple[tuple[str, re.Pattern[str]], ...],
     tuple[tuple[str, re.Pattern[str]], ...],
     re.Pattern[str],
     re.Pattern[str],
 ]:
-    data = tomllib.loads(
-        resources.files("trials_helper").joinpath("data/concepts.toml").read_text(encoding="utf-8")
-    )
-
-    def compile_(patterns: Iterable[str]) -> re.Pattern[str]:
-        body = "|".join(f"(?:{p})" for p in patterns)
-        return re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.I)
-
-    specific = tuple((cat, compile_(pats)) for cat, pats in data["categories"].items())
-    fallback = tuple((cat, compile_(pats)) for cat, pats in data.get("fallback", {}).items())
+    data = _concepts()
+    specific = tuple((cat, _terms(pats)) for cat, pats in data["categories"].items())
+    fallback = tuple((cat, _terms(pats)) for cat, pats in data.get("fallback", {}).items())
     return (
         specific,
         fallback,
-        compile_(data["ignore"]["patterns"]),
-        compile_(data["override_other"]["patterns"]),
+        _terms(data["ignore"]["patterns"]),
+        _terms(data["override_other"]["patterns"]),
     )
+
+
+@lru_cache(maxsize=1)
+def _class_phrases() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The [context] class phrases: what a phrase tied to an unknown drug says it is."""
+    return tuple((cat, _terms(pats)) for cat, pats in _concepts().get("context", {}).items())
+
+
+# How a record says what a drug is, right after its name (a code or synonym in brackets may come
+# first): "X is in a class of medications called ...", "X, a ...", "X, which is a ...",
+# "X is a ...", "X (a ...)", "X (PARP inhibitor)", "X - a ...".
+_APPOSITION = re.compile(
+    r"\s*(?:\([^()]{1,60}\)\s*){0,2}"
+    r"(?:,?\s+(?:is|are|belongs?\s+to)\s+(?:[\w-]+\s+){0,3}?(?:in\s+)?(?:a|the)\s+"
+    r"(?:class|family|group|type)\s+of\s+(?:[\w-]+\s+)?(?:called|known\s+as|named)\s+"
+    r"|(?P<paren>\()\s*(?:(?:an?|the)\s+)?"
+    r"|(?P<comma>,)\s*(?:(?:which|that)\s+(?:is|was)\s+)?(?:an?|the)\s+"
+    r"|,?\s+(?:is|was|are|being)\s+(?:(?:also|now|currently)\s+)?(?:an?|the)\s+"
+    r"|\s+[-:]\s+an?\s+)",
+    re.I,
+)
+# Where such a phrase stops: the clause goes on to doses, partners, people or schedules.
+_PHRASE_END = re.compile(
+    r"[.;:!?](?=\s|$)|[()\[\]]|\s-\s|[+&\u00b1]"
+    r"|(?<![\w-])(?:in|for|with|without|versus|vs|plus|and|or|compared|combined|followed|following"
+    r"|who|whom|whose|will|would|should|may|might|can|could|must|alone|monotherapy|every|once"
+    r"|twice|daily|by|from|until|after|before"
+    r"|during|when|while|at|as|per|than|because)(?![\w-])"
+    r"|(?<![\w-])(?:given|administered|taken|dosed)\s+(?=(?:at|as|orally|once|twice|daily|every"
+    r"|in|on|with|IV|by|for|to)\b|\d)"
+    r"|\d+(?:\.\d+)?\s*(?:mg|mcg|\u00b5g|g|ml|%|Gy|mCi|GBq)(?!\w)",
+    re.I,
+)
+_LIST_WORDS = frozenset({"and", "or", "plus", "+", "&"})
+# A phrase about earlier treatment ("prior CDK4/6 inhibitor") or about the people, not the drug.
+_EARLIER = (
+    r"prior|previous(?:ly)?|progress\w*|fail\w*|resistan\w*|refractor\w*|pre-?treated"
+    r"|na[i\u00ef]ve|received|relapse\w*|recurr\w*|intoleran\w*|exposed|exposure"
+)
+# Earlier treatment named before a drug in the same clause: "who progressed on a CDK4/6 inhibitor".
+_EARLIER_IN_CLAUSE = re.compile(
+    r"(?<![\w-])(?:prior|previous(?:ly)?|pre-?treated|(?:progress(?:ed|ion)?|relapsed?|recurrence)"
+    r"\s+(?:on|after|following|during|with)|fail(?:ed|ure)\s+(?:of|on|to)|(?:resistant|refractory"
+    r"|intolerant|exposed|na[i\u00ef]ve)\s+to)(?![\w-])[^.;]*$",
+    re.I,
+)
+_NOT_WHAT_IT_IS = re.compile(
+    rf"(?<![\w-])(?:{_EARLIER}"
+    r"|patients?|participants?|subjects?|people|women|men|receiv\w*|undergo\w*)(?![\w-])",
+    re.I,
+)
+# Words that end a class noun placed right before a name ("the PI3K inhibitor GDC-0941").
+_CLASS_NOUN = re.compile(
+    r"(?:inhibitors?|antibod(?:y|ies)|conjugates?|degraders?|SERDs?|SERMs?|ADCs?|TKIs?|agents?"
+    r"|antagonists?|agonists?|modulators?|blockers?|engagers?|radioligands?|radiopharmaceuticals?"
+    r"|vaccines?|analogu?es?|(?:radio)?tracers?|CDK4/6i|PARPi|CDK2i)$",
+    re.I,
+)
+# Words a class noun right before a name cannot reach back past ("progressed on", "a study of").
+_NP_STOP = re.compile(
+    r"a|an|the|of|with|and|or|in|for|to|plus|versus|vs|on|after|following|by|from|receives?"
+    r"|received|study|trial|combination|than|as",
+    re.I,
+)
+_MAX_PHRASE_WORDS = 16
+
+
+@lru_cache(maxsize=4096)
+def _name_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern for the intervention's names as the record writes them ("BTX-A51", "BTX A51")."""
+    alternatives = set()
+    for name in names:
+        for part in re.split(r"[(),;]|\s/\s", name):
+            tokens = re.findall(r"[A-Za-z0-9]+", part)
+            if tokens and sum(map(len, tokens)) >= 3:
+                alternatives.add(r"[^A-Za-z0-9]{0,3}".join(map(re.escape, tokens)))
+    if not alternatives:
+        return None
+    body = "|".join(sorted(alternatives, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{body})(?![A-Za-z0-9])", re.I)
+
+
+def _phrase_from(text: str, start: int, *, listed: bool = False) -> str:
+    """The words from `start` to where the clause moves on, or "" when the phrase could be one
+    item of a list ("X, a CDK4/6 inhibitor and letrozole": the inhibitor is a partner)."""
+    end = _PHRASE_END.search(text, start)
+    if listed and end and end.group().lower() in _LIST_WORDS:
+        return ""
+    words = text[start : end.start() if end else len(text)].split()[:_MAX_PHRASE_WORDS]
+    return " ".join(words).strip(" ,")
+
+
+def _noun_before(text: str, start: int) -> str:
+    """The class noun set right before a name ("the anti-PD-1 antibody X"), or ""."""
+    words = text[max(0, start - 80) : start].split()
+    if not words or start == 0 or not text[start - 1].isspace():
+        return ""
+    taken: list[str] = []
+    for word in reversed(words[-6:]):
+        if _NP_STOP.fullmatch(word) or re.search(r"[,.;:()\[\]]", word):
+            break
+        taken.insert(0, word)
+    phrase = " ".join(taken)
+    return phrase if taken and _CLASS_NOUN.search(phrase) else ""
+
+
+def _tied_phrases(names: Sequence[str], description: str, context: Sequence[str]) -> list[str]:
+    """Phrases that say what this intervention is: its names, the opening words of its own
+    description, and phrases beside its name in the description, arms, title and summary."""
+    phrases = [norm(n) for n in names if n]
+    desc = norm(description)
+    if desc:
+        phrases.append(_phrase_from(desc, 0))
+    pattern = _name_pattern(tuple(n for n in names if n))
+    if pattern is not None:
+        for text in (desc, *(norm(c) for c in context if c)):
+            for m in pattern.finditer(text):
+                after = _APPOSITION.match(text, m.end())
+                if after:
+                    phrases.append(_phrase_from(text, after.end(), listed=bool(after["comma"])))
+                phrases.append(_noun_before(text, m.start()))
+    return [p for p in dict.fromkeys(phrases) if p and not _NOT_WHAT_IT_IS.search(p)]
+
+
+def _classes_in(phrase: str) -> list[tuple[str, str]]:
+    """(category, words) that one tied phrase names, with the rules for phrases that name two."""
+    found = [(cat, m.group(0)) for cat, p in _class_phrases() if (m := p.search(phrase))]
+    cats = {cat for cat, _ in found}
+    drop = set()
+    if "adc" in cats:  # the payload and the antibody are parts of the conjugate
+        drop.add("chemotherapy")
+    if "other" in cats:  # a radiolabelled tracer is imaging, not treatment
+        drop.add("radiation")
+    if cats - drop - {"other_targeted"}:
+        drop.add("other_targeted")
+    return [(cat, words) for cat, words in found if cat not in drop]
 
 
 _TYPE_FALLBACK = {
@@ -1009,9 +1152,18 @@ _TYPE_FALLBACK = {
 
 
 def categorise(
-    name: str, other_names: Sequence[str] = (), itype: str = "", description: str = ""
+    name: str,
+    other_names: Sequence[str] = (),
+    itype: str = "",
+    description: str = "",
+    context: Sequence[str] = (),
 ) -> tuple[tuple[str, ...], str]:
-    """Categories for one intervention, and the reason (which words matched)."""
+    """Categories for one intervention, and the reason (which words matched).
+
+    A name the dictionary does not know (a development code, a new drug) is read from what the
+    record says it is: class phrases tied to it in its description or in `context` (the arm
+    descriptions that list it, the title, the brief summary), before falling back on its type.
+    """
     specific, fallback, ignore, override = _dictionary()
     label = norm(" ; ".join([name, *other_names]))
     if override.search(label):
@@ -1027,24 +1179,41 @@ def categorise(
         if m:
             found.append(cat)
             words.append(m.group(0))
-    # radioligands and imaging tracers: the isotope decides
-    if (
-        "radiation" in found
-        and "other" in found
-        and _rx(r"177|225|lutetium|actinium").search(label)
-    ):
-        found.remove("other")
+    # radioligands and imaging tracers: the isotope decides; a radioligand's target (PSMA, GRPR)
+    # is not a second, targeted treatment
+    if "radiation" in found and _rx(r"177|225|212\s*Pb|Pb-?212|lutetium|actinium").search(label):
+        found = [c for c in found if c not in ("other", "other_targeted")]
     if _rx(r"68\s*Ga|Ga-?68|18F|F-18|fluoroestradiol|DCFPyL").search(label):
         found = [c for c in found if c != "radiation"] or ["other"]
     if len(found) > 1 and "other" in found:
         found.remove("other")
     if len(found) > 1 and "supportive" in found and any(c not in ("supportive",) for c in found):
         found.remove("supportive") if itype not in ("BEHAVIORAL",) else None
+    tied: list[str] = []
+    if not found:
+        tied = _tied_phrases((name, *other_names), description, context)
+        for phrase in tied:
+            classes = _classes_in(phrase)
+            found.extend(cat for cat, _ in classes)
+            if classes:
+                words.append(f"'{phrase}'")
+        if found:
+            return tuple(dict.fromkeys(found)), "described as " + ", ".join(words)
     if not found and description:
         desc = norm(description)
         for cat, pattern in specific:
-            m = pattern.search(desc)
-            if m and cat not in ("other", "surgery"):
+            if cat in ("other", "surgery"):
+                continue
+            # "for patients who progressed after a CDK4/6 inhibitor" names no treatment given
+            m = next(
+                (
+                    m
+                    for m in pattern.finditer(desc)
+                    if not _EARLIER_IN_CLAUSE.search(desc, 0, m.start())
+                ),
+                None,
+            )
+            if m:
                 found.append(cat)
                 words.append(m.group(0))
     if not found:
@@ -1053,12 +1222,27 @@ def categorise(
             if m:
                 found.append(cat)
                 words.append(m.group(0))
+    for phrase in tied if not found else ():
+        for cat, pattern in fallback:
+            if pattern.search(phrase):
+                return (cat,), f"not in the drug dictionary; described as '{phrase}'"
     if not found:
         cat = _TYPE_FALLBACK.get(itype)
         if cat is None:
             cat = "other_targeted" if re.search(r"[A-Za-z]{1,4}-?\d{2,}", label) else "other"
         return (cat,), f"not in the drug dictionary; by intervention type {itype or 'unknown'}"
     return tuple(dict.fromkeys(found)), "matched " + ", ".join(dict.fromkeys(words))
+
+
+def _arm_texts(trial: Trial, iv: Intervention) -> list[str]:
+    """Labels and descriptions of the arms that list this intervention (either side may say so)."""
+    name = iv.name.casefold()
+    return [
+        f"{arm.label}: {arm.description}"
+        for arm in trial.arms
+        if arm.label in iv.arm_labels
+        or any(n.split(":", 1)[-1].strip().casefold() == name for n in arm.intervention_names)
+    ]
 
 
 def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
@@ -1068,8 +1252,11 @@ def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
     ranked: list[tuple[int, int, str]] = []
     evidence: list[str] = []
     interventions = list(trial.interventions)
+    about_trial = (trial.brief_title, trial.official_title, trial.brief_summary)
     for _i, iv in enumerate(interventions):
-        cats, why = categorise(iv.name, iv.other_names, iv.type, iv.description)
+        cats, why = categorise(
+            iv.name, iv.other_names, iv.type, iv.description, (*_arm_texts(trial, iv), *about_trial)
+        )
         experimental = not iv.arm_labels or bool(set(iv.arm_labels) & experimental_labels)
         for c in cats:
             per.append((iv.name, c, why))
