@@ -29,9 +29,6 @@ from .model import PRIOR_COLUMNS, Binding, Clause, Cohort, Mention, PriorValue, 
 from .rules import decide
 from .text import _lower, sentences
 
-# Old registry records label prior therapy ("Chemotherapy: No prior ..."): the label is a heading.
-_KEYS = ("chemo", "therap", "treat", "prior", "previous", "inhibitor", "received", "mab", "nib")
-
 
 def _setting(categories: set[str]) -> Setting:
     early, advanced = "early" in categories, "advanced" in categories
@@ -103,9 +100,6 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
     """Every earlier-treatment mention of every clause, read in context."""
     out: list[Mention] = []
     for clause in clauses:
-        low = _lower(clause.text)
-        if not any(k in low for k in _KEYS) and not lexicon().targets(clause.text, low):
-            continue
         for sentence in sentences(clause.text):
             found = _read_sentence(clause.side, sentence)
             if not found:
