@@ -120,6 +120,8 @@ def trial_card(m: TrialMatch, unit: str) -> None:
         others = [guidance.category(c).title for c in m.categories[1:]]
         if others:
             st.caption("Also gives: " + ", ".join(others))
+        if m.cohort_note:
+            st.markdown(f"**Group in this trial:** {md(m.cohort_note)}")
         nearest = m.nearest
         site = getattr(nearest, "site", None)
         if site is not None:
