@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from .eligibility import EXCLUSION, INCLUSION, split_sides
 from .reading.document import cohorts_of, read_clauses
 from .reading.lexicon import prior_classes
-from .reading.model import Clause, Cohort, Mention, PriorValue
+from .reading.model import PRIOR_COLUMNS, Clause, Cohort, Mention, PriorValue
 from .reading.prior import PriorReading, cohort_reading, read_mentions, study_reading
 from .reading.text import (  # noqa: F401  # re-exported: tests and benches use them
     _DASHES,
@@ -60,15 +60,7 @@ SPEC_COLUMNS: tuple[str, ...] = (
     "prior_parp",
 )
 FACET_NAMES = SPEC_COLUMNS[1:]
-PRIOR_FACETS = (
-    "prior_endocrine",
-    "prior_cdk46",
-    "prior_chemo",
-    "prior_her2",
-    "prior_adc",
-    "prior_immunotherapy",
-    "prior_parp",
-)
+PRIOR_FACETS = PRIOR_COLUMNS  # the reader's list, named once
 # facets a cohort can have its own value for (the rest describe the whole study)
 COHORT_FACETS = (
     "hr",
