@@ -238,3 +238,84 @@ def test_basket_trial_other_tumour_cohorts_are_not_candidates():
     m = match_trial(Profile(hr="negative", her2="zero", chemo_lines="0"), trial, facets)
     assert m.cohort.startswith("Triple negative breast cancer")
     assert ASK in {v.verdict for v in m.verdicts} or NOT_MET in {v.verdict for v in m.verdicts}
+
+
+# Waiting periods (#14 point 6): real lines from ../shared/ctgov/corpus (NCT id beside each).
+@pytest.mark.parametrize(
+    "nct, line, treatments",
+    [
+        (
+            "NCT01250379",
+            "At least 28 days since prior radiation therapy or surgery and recovery from treatment",
+            {"radiation therapy", "surgery"},
+        ),
+        (
+            "NCT00093808",
+            "More than 4 weeks since prior investigational drugs",
+            {"investigational drugs"},
+        ),
+        (
+            "NCT02807844",
+            "Patients who received systemic anticancer therapy, major surgery, or "
+            "radiotherapy within 2 weeks of study treatment, or live vaccines within 4 weeks of "
+            "study treatment.",
+            {"systemic anticancer therapy", "major surgery", "radiotherapy"},
+        ),
+        (
+            "NCT03584009",
+            "Any anti-cancer therapy received within 21 days of the first dose of "
+            "study drug, including chemotherapy, radiotherapy, hormonal therapy, immunotherapy, "
+            "antineoplastic vaccines, or other investigational therapy.",
+            {"anti-cancer therapy"},
+        ),
+    ],
+)
+def test_wash_out_lines_set_waiting_periods(nct, line, treatments):
+    from trials_helper.reading.model import Clause
+    from trials_helper.reading.waits import waiting_periods
+
+    found = {w.treatment.lower() for w in waiting_periods([Clause(EXCLUSION, line)])}
+    assert treatments <= found, nct
+    assert all(len(w.quote()) <= 110 for w in waiting_periods([Clause(EXCLUSION, line)]))
+
+
+@pytest.mark.parametrize(
+    "nct, line",
+    [
+        (
+            "NCT01106898",
+            "Women of child-bearing potential must have a negative pregnancy test "
+            "within 7 days of initiating study",
+        ),
+        (
+            "NCT01118624",
+            "Patients who are human immunodeficiency virus (HIV)-positive and have a "
+            "CD4 count of less than 100 mm3 or detectable viral load within past 3 months and is "
+            "receiving anti-retroviral therapy",
+        ),
+        (
+            "NCT02622074",
+            "Has received a live vaccine within 30 days of the first dose of study drug.",
+        ),
+        (
+            "NCT00698035",
+            "Normal thyroid function tested within the past 6 months (Patients with a "
+            "diagnosis of hypothyroidism and on thyroid supplementation must have had thyroid "
+            "function tests in the normal range within the past 3 months)",
+        ),
+        ("NCT00798135", "Patients must be able to swallow oral medications."),
+        # the study's own drugs after "first dose of" are the moment counted from, not a wait
+        (
+            "NCT02019277",
+            "Positive serum pregnancy test in women of childbearing potential, "
+            "premenopausal or less than 12 months of amenorrhea post-menopause, within 7 days "
+            "before the first dose of pertuzumab and trastuzumab",
+        ),
+        ("NCT01033032", "Diagnosis of second malignancy within the last 3 years"),
+    ],
+)
+def test_lines_that_are_not_waiting_periods(nct, line):
+    from trials_helper.reading.model import Clause
+    from trials_helper.reading.waits import waiting_periods
+
+    assert waiting_periods([Clause(EXCLUSION, line)]) == [], nct

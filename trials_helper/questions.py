@@ -12,23 +12,11 @@ from typing import Any
 
 from .eligibility import Criterion
 from .facets import TrialFacets
+from .reading.model import Clause
+from .reading.waits import waiting_periods
 from .studies import Trial
 
 _BIOPSY = re.compile(r"\bbiops(y|ies)\b|fresh tissue|tumou?r tissue (sample|specimen)", re.I)
-_WASHOUT = re.compile(
-    r"\bwithin\s+(\d+|one|two|three|four|five|six|seven|eight|ten|twelve)\s*"
-    r"(days?|weeks?|months?)\b|\bwash-?out\b|half-?lives",
-    re.I,
-)
-# a waiting period is about treatment only when a treatment word comes just before the time
-# window ("received chemotherapy within 2 weeks"); "pregnancy test ... within 14 days" or
-# "Current or recent (within 2 months of IP administration) GI disease" are not waiting periods
-_TREATMENT_WORD = re.compile(
-    r"therap|treatment|chemo|radiat|radiother|surgery|surgical|drug|agent|dose|inhibitor|"
-    r"antibod|anti-?cancer|medication|investigational|\bIP\b|vaccin|transplant",
-    re.I,
-)
-_NOT_TREATMENT = re.compile(r"pregnan|contracept|\btest\b|infection|diagnos|\brecent\b", re.I)
 _PLACEBO = re.compile(r"placebo", re.I)
 _PRIOR_NAMES = {
     "prior_cdk46": "an earlier CDK4/6 inhibitor",
@@ -41,16 +29,6 @@ def _first(criteria: Sequence[Criterion], pattern: re.Pattern[str], side: str | 
     for c in criteria:
         if (side is None or c.side == side) and pattern.search(c.text):
             return c
-    return None
-
-
-def _waiting_period(criteria: Sequence[Criterion]) -> Criterion | None:
-    """The first criterion that sets a waiting period after a treatment."""
-    for c in criteria:
-        for m in _WASHOUT.finditer(c.text):
-            before = c.text[max(0, m.start() - 100) : m.start()].split(". ")[-1]
-            if _TREATMENT_WORD.search(before) and not _NOT_TREATMENT.search(before):
-                return c
     return None
 
 
@@ -103,12 +81,14 @@ def trial_questions(
             "The criteria mention a biopsy or tissue sample "
             f'("{_short(biopsy.text)}"). Would I need a new biopsy to join?'
         )
-    washout = _waiting_period(criteria)
-    if washout is not None:
+    waits = waiting_periods(Clause(c.side, c.text) for c in criteria)
+    if waits:
+        quotes = list(dict.fromkeys(w.quote() for w in waits))
+        shown = "; ".join(f'"{q}"' for q in quotes[:2])
         qs.append(
-            "The criteria set waiting periods after earlier treatments "
-            f'("{_short(washout.text)}"). How long would I need to wait, and is that '
-            "safe for me?"
+            "The criteria set waiting periods after some treatments "
+            f"({shown}). Which of these apply to me, how long would I need to wait, and is "
+            "that safe for me?"
         )
     brain = str(facets.brain_mets.value)
     if brain == "excluded":
