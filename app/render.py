@@ -57,7 +57,7 @@ def marked(outcome: SearchOutcome) -> list[TrialMatch]:
 def data_banner(result: FetchResult, cache_note: str) -> None:
     if result.stale:
         st.warning(
-            "ClinicalTrials.gov could not be reached, so these are saved results. "
+            "ClinicalTrials.gov gave no usable answer, so these are saved results. "
             + result.source_line(),
             icon="⚠️",
         )

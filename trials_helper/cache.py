@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import requests
 import requests_cache
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -36,11 +37,15 @@ CACHE_NAME = "http_cache"
 
 
 class BoundedRetry(Retry):
-    """urllib3.Retry that honours Retry-After only up to `max_wait` seconds.
+    """urllib3.Retry that honours Retry-After only up to `max_wait` seconds, and fails fast.
 
     A registry that asks us to come back in an hour should produce a clear message now, not a
     frozen screen, so a Retry-After longer than the bound ends the retries at once. With at most
     `total` retries of at most `max_wait` each, the whole wait is bounded.
+
+    A refused connection or an unknown host is not retried: nothing is listening there, and
+    waiting out the backoff (about 15 s with the defaults) only delays the cached answer or the
+    message. Resets, timeouts and 5xx answers, which do pass, are still retried.
     """
 
     def __init__(self, *args, max_wait: float = 30.0, **kwargs):
@@ -55,6 +60,8 @@ class BoundedRetry(Retry):
     def increment(
         self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
     ):
+        if isinstance(error, NewConnectionError):  # refused, unknown host (not a timeout)
+            raise MaxRetryError(_pool, url, reason=error) from error
         if response is not None:
             retry_after = self.get_retry_after(response)
             if retry_after is not None and retry_after > self.max_wait:
@@ -217,9 +224,37 @@ def build_cache(settings: Settings):
         return requests_cache.backends.BaseCache(), CacheStatus("memory", "this process only", note)
 
 
-def make_session(settings: Settings) -> tuple[requests_cache.CachedSession, CacheStatus]:
-    """The one HTTP session: cache, retries, User-Agent. Makes no request."""
+Accept = Callable[[requests.Response], bool]
+
+
+def _guard_writes(backend, accept: Accept) -> None:
+    """Store only answers `accept` can read.
+
+    requests-cache caches every 200; a 200 whose body is not the expected JSON would replace
+    the last good answer (and its own `filter_fn` deletes the old entry when it refuses the new
+    one). Refusing the write keeps the good copy for the fallback.
+    """
+    save = backend.save_response
+
+    def save_response(response, cache_key=None, expires=None):
+        if accept(response):
+            save(response, cache_key, expires)
+        else:
+            log.info("not caching an unreadable answer from %s", getattr(response, "url", ""))
+
+    setattr(backend, "save_response", save_response)  # noqa: B010 - an instance override
+
+
+def make_session(
+    settings: Settings, accept: Accept | None = None
+) -> tuple[requests_cache.CachedSession, CacheStatus]:
+    """The one HTTP session: cache, retries, User-Agent. Makes no request.
+
+    `accept(response)` says whether a new answer is readable enough to be cached.
+    """
     backend, status = build_cache(settings)
+    if accept is not None:
+        _guard_writes(backend, accept)
     session = requests_cache.CachedSession(
         backend=backend,
         expire_after=timedelta(hours=settings.cache_expire_hours),
