@@ -9,7 +9,9 @@ and never a partial result that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -323,9 +325,7 @@ def test_stale_cache_survives_a_refresh_that_fails_after_page_one(make_client, f
 
 
 # -- issue #16: a bad answer never evicts a good one; failures are fast and quiet -----------------
-def test_a_refresh_answered_with_garbage_keeps_and_serves_the_good_copy(
-    server, make_client, files
-):
+def test_a_refresh_answered_with_garbage_keeps_and_serves_the_good_copy(server, make_client, files):
     first = make_client().fetch()
     server.faults.append("malformed")  # the refreshed page 1 is not JSON
     result = make_client().fetch(refresh=True)
@@ -419,3 +419,86 @@ def test_a_correct_stale_answer_prints_no_traceback(server, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "from the cache because" in done.stderr
+
+
+# -- issue #16.2: a cache file damaged in the middle ----------------------------------------------
+def damage_middle(path) -> None:
+    """Overwrite 8 KB in the middle of a real cache file; its header stays intact. (The
+    write-ahead log is folded in first, so the answers really are in the main file.)"""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    assert size > 64 * 1024
+    with open(path, "r+b") as fh:
+        fh.seek(size // 2)
+        fh.write(bytes(range(256)) * 32)
+
+
+def test_a_cache_damaged_in_the_middle_is_set_aside_at_start(server, make_client, tmp_path):
+    first = make_client().fetch()
+    db = tmp_path / "cache" / "http_cache.sqlite"
+    damage_middle(db)
+    client = make_client()
+    result = client.fetch()
+    assert result.source == "registry" and result.studies == first.studies
+    assert "set aside" in client.cache_status.note
+    assert len(list(db.parent.glob("http_cache.sqlite.corrupt-*"))) == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert make_client().fetch(offline=True).studies == first.studies  # the new file works
+
+
+def test_offline_after_damage_says_the_cache_was_set_aside(server, make_client, tmp_path):
+    make_client().fetch()
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    with pytest.raises(RegistryUnreachable) as err:
+        make_client().fetch(offline=True)
+    assert "Nothing is cached" in str(err.value) and "set aside" in str(err.value)
+
+
+def test_a_cache_damaged_while_running_is_set_aside_at_use(server, make_client, tmp_path):
+    first = make_client().fetch()
+    client = make_client()
+    client.session  # noqa: B018 - opened and checked while the file was sound
+    assert client.cache_status.note == ""
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    result = client.fetch()
+    assert result.studies == first.studies
+    assert "found damaged" in client.cache_status.note
+    assert list((tmp_path / "cache").glob("http_cache.sqlite.corrupt-*"))
+
+
+def test_cli_on_a_damaged_cache_says_so_once_and_never_tracebacks(server, tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRIALS_HELPER_API_URL": server.api_url,
+        "TRIALS_HELPER_CACHE_DIR": str(tmp_path / "cache"),
+        "TRIALS_HELPER_PAGE_SIZE": str(PAGE),
+    }
+    cli = [sys.executable, "-m", "trials_helper.cli"]
+    fetch = [*cli, "fetch", "--out", str(tmp_path / "s.json")]
+    assert subprocess.run(fetch, env=env, capture_output=True, timeout=60).returncode == 0
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    again = subprocess.run(fetch, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert again.stderr.count("set aside") == 1  # the note once (it was printed twice)
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    offline = subprocess.run(
+        [*cli, "search", "--offline"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert offline.returncode == 1 and "Traceback" not in offline.stderr
+    assert "set aside" in offline.stderr
+    assert len(list((tmp_path / "cache").glob("http_cache.sqlite.corrupt-*"))) == 2
+
+
+def test_two_breakages_in_one_second_keep_both_copies(tmp_path):
+    from trials_helper.cache import _set_aside
+
+    db = tmp_path / "http_cache.sqlite"
+    moved = []
+    for text in ("first", "second", "third"):
+        db.write_text(text)
+        moved.append(_set_aside(db))
+    assert len(set(moved)) == 3
+    assert sorted(p.read_text() for p in moved) == ["first", "second", "third"]

@@ -88,3 +88,22 @@ def test_cli_refresh_answered_with_garbage_keeps_the_cached_answer(server, tmp_p
     server.stop()
     assert main(["search", "--offline", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["trials"]
+
+
+def test_app_on_a_cache_damaged_in_the_middle_shows_results_and_a_note(server, tmp_path):
+    """Issue #16.2: the page showed `sqlite3.DatabaseError` with a traceback on every run."""
+    import os
+    from pathlib import Path
+
+    import streamlit as st
+
+    from tests.test_faults import damage_middle
+
+    assert main(["fetch", "--out", str(tmp_path / "s.json")]) == 0
+    db = Path(os.environ["TRIALS_HELPER_CACHE_DIR"]) / "http_cache.sqlite"
+    damage_middle(db)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert int(at.metric[0].value) > 0
+    assert any("set aside" in c.value for c in at.caption)

@@ -98,9 +98,22 @@ def _sqlite_file(settings: Settings) -> Path:
     return settings.cache_path / f"{CACHE_NAME}.sqlite"
 
 
+def _free_name(path: Path) -> Path:
+    """`<file>.corrupt-DATE`, or `-2`, `-3` ... after it: two breakages in one second must not
+    overwrite the first copy."""
+    base = f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+    target, n = path.with_name(base), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{base}-{n}")
+    return target
+
+
 def _set_aside(path: Path) -> Path | None:
     """Rename a broken cache file out of the way (keeping it for inspection)."""
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    if not path.exists():
+        return None
+    target = _free_name(path)
     try:
         path.rename(target)
     except OSError:
@@ -147,9 +160,38 @@ def _redact(url: str) -> str:
     return url
 
 
-def _probe(backend) -> None:
-    """Touch the store once so a corrupt file shows itself now, not mid-search."""
+def _probe(backend, status: CacheStatus) -> None:
+    """Touch the store once so a corrupt file shows itself now, not mid-search.
+
+    Counting rows reads only the start of a SQLite file; damage in the middle passed that and
+    then broke every lookup, so a SQLite file also gets `PRAGMA quick_check` (milliseconds for
+    tens of megabytes).
+    """
     len(backend.responses)
+    if status.backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(status.location, timeout=30)) as conn:
+            verdict = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if not verdict or verdict[0] != "ok":
+            raise sqlite3.DatabaseError(
+                f"database disk image is malformed ({verdict[0] if verdict else 'no answer'})"
+            )
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """A SQLite error that means the file is broken (not merely busy)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not _is_busy(exc)
+
+
+def set_aside_damaged(settings: Settings, exc: BaseException) -> str:
+    """Move a cache file found broken during use out of the way; the note to show."""
+    moved = _set_aside(_sqlite_file(settings))
+    note = (
+        f"The cache file was found damaged ({exc}); it was set aside"
+        + (f" as {moved.name}" if moved else "")
+        + " and a new one was started, so earlier answers are not available offline."
+    )
+    log.warning(note)
+    return note
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -167,7 +209,7 @@ def _open_patiently(settings: Settings):
     for wait in (*BUSY_WAITS, None):
         try:
             backend, status = _backend(settings)
-            _probe(backend)
+            _probe(backend, status)
             return backend, status
         except sqlite3.OperationalError as exc:
             if wait is None or not _is_busy(exc):
@@ -274,7 +316,12 @@ def cached_answer(session: requests_cache.CachedSession, request: requests.Prepa
     """The stored answer for exactly this request, however old, or None."""
     try:
         return session.cache.get_response(session.cache.create_key(request))
-    except (sqlite3.DatabaseError, OSError, ValueError, TypeError) as exc:
+    except sqlite3.DatabaseError as exc:
+        if is_damaged(exc):
+            raise  # the caller sets the file aside (see RegistryClient._repair)
+        log.warning("cache lookup failed: %s", exc)
+        return None
+    except (OSError, ValueError, TypeError) as exc:
         log.warning("cache lookup failed: %s", exc)
         return None
 

@@ -225,6 +225,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         frame.to_csv(args.sites_out, index=False, encoding="utf-8-sig")
         print(f"Wrote {len(frame)} sites to {args.sites_out}.", file=sys.stderr)
     print(result.source_line(), file=sys.stderr)
+    if client.cache_status.note:
+        print(client.cache_status.note, file=sys.stderr)
     if outcome.left_out:
         print(outcome.left_out_text(), file=sys.stderr)
     return EXIT_OK

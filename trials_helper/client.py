@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,14 @@ from typing import Any
 
 import requests
 
-from .cache import CacheStatus, cached_answer, clear_cache, make_session
+from .cache import (
+    CacheStatus,
+    cached_answer,
+    clear_cache,
+    is_damaged,
+    make_session,
+    set_aside_damaged,
+)
 from .config import Settings, load_settings
 from .errors import RegistryDataError, RegistryError, RegistryHTTPError, RegistryUnreachable
 
@@ -233,7 +241,7 @@ class RegistryClient:
                 raise RegistryUnreachable(f"No cached answer for {url}.", url=url)
             return self._page(cached, url, stale=True)
         try:
-            response = session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+            response = self._send(request, refresh)
         except (
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
@@ -291,7 +299,33 @@ class RegistryClient:
 
     def _cached(self, request: requests.PreparedRequest):
         """The stored answer for this request, however old, or None."""
-        return cached_answer(self.session, request)
+        try:
+            return cached_answer(self.session, request)
+        except sqlite3.DatabaseError as exc:  # damaged file (cached_answer passes on only that)
+            self._repair(exc)
+            return None
+
+    def _send(self, request: requests.PreparedRequest, refresh: bool):
+        """session.send, once more on a fresh cache file if the file turns out damaged."""
+        try:
+            return self.session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            self._repair(exc)
+            return self.session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+
+    def _repair(self, exc: BaseException) -> None:
+        """Set a damaged SQLite cache aside and start a new one, keeping the note for the user
+        (damage the start-up check missed, or that happened while running)."""
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                self._session.close()
+            self._session = None
+        note = set_aside_damaged(self.settings, exc)
+        self.session  # noqa: B018 - reopen on a new file
+        assert self._cache_status is not None
+        self._cache_status.note = " ".join(x for x in (self._cache_status.note, note) if x)
 
     def _page(self, response, url: str, *, stale: bool) -> Page:
         data = getattr(response, PARSED_ATTR, None)
@@ -403,9 +437,11 @@ class RegistryClient:
             try:
                 result = self._walk(query, max_studies, False, True, progress)
             except RegistryUnreachable as exc:
+                note = self.cache_status.note
                 raise RegistryUnreachable(
                     "Nothing is cached for this search, so it cannot be answered offline. "
-                    "Run it once while online, or use a snapshot (--from FILE).",
+                    "Run it once while online, or use a snapshot (--from FILE)."
+                    + (f" {note}" if note else ""),
                     url=exc.url,
                 ) from None
             result.source = "cache"
@@ -435,7 +471,7 @@ class RegistryClient:
         request = self.session.prepare_request(
             requests.Request("GET", self.studies_url, params=query.params(self.settings.page_size))
         )
-        cached = cached_answer(self.session, request)
+        cached = self._cached(request)
         return cached is not None and bool(getattr(cached, "is_expired", False))
 
     def _walk(self, query, max_studies, refresh, cache_only, progress) -> FetchResult:
