@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 import requests_cache
 from requests.adapters import HTTPAdapter
+from requests_cache.backends.base import BaseStorage, DictStorage
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
@@ -87,11 +89,117 @@ def make_retry(settings: Settings) -> BoundedRetry:
 
 @dataclass
 class CacheStatus:
-    """What kind of cache is in use, and anything the user should know about it."""
+    """What kind of cache is in use, and anything the user should know about it.
+
+    `note` is fixed when the cache is opened (or repaired); a shared store's `health` can change
+    while the process runs, so `current_note()` is what to show.
+    """
 
     backend: str
     location: str
     note: str = ""
+    health: SharedHealth | None = None
+
+    def current_note(self) -> str:
+        live = self.health.note if self.health is not None else ""
+        return " ".join(x for x in (self.note, live) if x)
+
+
+REDIS_RECHECK_SECONDS = 5.0  # while Redis is down, how often a request tries it again
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2.0, "socket_timeout": 5.0}  # never hang on it
+
+
+class SharedHealth:
+    """Whether a shared store (Redis) answers. While it does not, answers are kept in memory and
+    the store is tried again every REDIS_RECHECK_SECONDS, so the app recovers by itself."""
+
+    def __init__(self, location: str, errors: tuple[type[BaseException], ...]) -> None:
+        self.location = location
+        self.errors = errors
+        self.down_since: float | None = None
+        self.error = ""
+        self._next_try = 0.0
+
+    def try_store(self) -> bool:
+        return self.down_since is None or time.monotonic() >= self._next_try
+
+    def failed(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.time()
+            log.warning("shared cache %s stopped answering: %s", self.location, exc)
+        self.error = f"{type(exc).__name__}: {exc}"
+        self._next_try = time.monotonic() + REDIS_RECHECK_SECONDS
+
+    def answered(self) -> None:
+        if self.down_since is not None:
+            log.warning("shared cache %s answers again", self.location)
+            self.down_since = None
+            self.error = ""
+
+    @property
+    def note(self) -> str:
+        if self.down_since is None:
+            return ""
+        since = time.strftime("%H:%M:%S", time.localtime(self.down_since))
+        return (
+            f"The shared cache at {self.location} has not answered since {since} "
+            f"({self.error}); answers are kept in memory in this process until it is back "
+            f"(tried again every {REDIS_RECHECK_SECONDS:g} s)."
+        )
+
+
+class _Shared(BaseStorage):
+    """One table of a shared store that falls back to a memory table while the store fails.
+
+    Every operation tries the store (unless it failed in the last few seconds); a store error
+    sends that operation to memory instead of up to the page as a traceback.
+    """
+
+    def __init__(self, store: BaseStorage, health: SharedHealth) -> None:
+        self.store = store
+        self.memory = DictStorage()
+        self.health = health
+        self.serializer = store.serializer
+
+    def _run(self, op: Callable[[BaseStorage], Any]) -> Any:
+        if self.health.try_store():
+            try:
+                result = op(self.store)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.answered()
+                return result
+        return op(self.memory)
+
+    def __getitem__(self, key):
+        return self._run(lambda t: t[key])
+
+    def __setitem__(self, key, value) -> None:
+        self._run(lambda t: t.__setitem__(key, value))
+
+    def __delitem__(self, key) -> None:
+        self._run(lambda t: t.__delitem__(key))
+
+    def __contains__(self, key) -> bool:
+        return bool(self._run(lambda t: key in t))
+
+    def __iter__(self):
+        return iter(self._run(lambda t: list(t)))
+
+    def __len__(self) -> int:
+        return int(self._run(len))
+
+    def bulk_delete(self, keys) -> None:
+        keys = list(keys)
+        self._run(lambda t: t.bulk_delete(keys))
+
+    def clear(self) -> None:
+        self._run(lambda t: t.clear())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.store.close()
 
 
 def _sqlite_file(settings: Settings) -> Path:
@@ -141,11 +249,12 @@ def _backend(settings: Settings):
     if name.startswith(("redis://", "rediss://", "unix://")):
         import redis  # optional dependency: pip install "trials-helper[redis]"
 
-        connection = redis.Redis.from_url(name)
-        return (
-            requests_cache.RedisCache(CACHE_NAME, connection=connection),
-            CacheStatus("redis", _redact(name)),
-        )
+        connection = redis.Redis.from_url(name, **REDIS_TIMEOUTS)
+        shared = requests_cache.RedisCache(CACHE_NAME, connection=connection)
+        health = SharedHealth(_redact(name), (redis.exceptions.RedisError, OSError))
+        shared.responses = _Shared(shared.responses, health)
+        shared.redirects = _Shared(shared.redirects, health)
+        return shared, CacheStatus("redis", _redact(name), health=health)
     path = _sqlite_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     backend = requests_cache.SQLiteCache(path, wal=True, timeout=30)

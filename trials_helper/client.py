@@ -9,6 +9,7 @@ answer is served with its date; with no cache a `RegistryError` says what to do.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -210,9 +211,11 @@ class RegistryClient:
 
     @property
     def cache_status(self) -> CacheStatus:
+        """The cache in use, with the note as it is now (a shared cache can stop and return)."""
         self.session  # noqa: B018 - opening the session fills the status
         assert self._cache_status is not None
-        return self._cache_status
+        status = self._cache_status
+        return dataclasses.replace(status, note=status.current_note(), health=None)
 
     @property
     def studies_url(self) -> str:
