@@ -272,11 +272,23 @@ def read_export(path: Path) -> dict[str, dict[str, str]]:
 
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataFileError(f"{path} could not be read as a CSV export ({exc}).") from exc
-    if rows and "nct_id" not in rows[0]:
-        raise DataFileError(f"{path} has no nct_id column; is it a trials-helper export?")
+    # A file without the header (empty, or not a CSV at all) used to read as an empty export,
+    # so `diff` reported every trial as removed or added and exited 0.
+    if "nct_id" not in header:
+        raise DataFileError(
+            f"{path} has no nct_id column; is it a CSV written by `trials-helper search`?"
+        )
+    unnamed = [n for n, r in enumerate(rows, 2) if not (r.get("nct_id") or "").lstrip("'")]
+    if unnamed:
+        raise DataFileError(
+            f"{path} line {unnamed[0]} has no nct_id ({len(unnamed)} such rows); the file is "
+            "damaged or not a trials-helper export."
+        )
     return {r["nct_id"].lstrip("'"): r for r in rows}
 
 

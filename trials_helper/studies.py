@@ -327,10 +327,31 @@ def load_studies(path: str | Path) -> list[dict[str, Any]]:
             f"{path} could not be read as JSON ({exc}). Use a file written by "
             "`trials-helper fetch` or an API v2 answer saved as JSON."
         ) from exc
-    studies = [dict(s) for s in iter_studies(data)]
-    if not studies and not (isinstance(data, list | dict)):
-        raise DataFileError(f"{path} holds no ClinicalTrials.gov study records.")
-    return studies
+    items = data["studies"] if isinstance(data, Mapping) and "studies" in data else data
+    if isinstance(items, Mapping):
+        items = [items]
+    if not isinstance(items, list):
+        raise DataFileError(
+            f"{path} holds no ClinicalTrials.gov study records (it holds a "
+            f"{type(items).__name__}). Use a file written by `trials-helper fetch` or an API v2 "
+            "answer saved as JSON."
+        )
+    # Anything else would be counted as a study and read into empty rows ({"a": 1} was
+    # "1 studies"), so every entry must carry the record's identifier.
+    bad = [n for n, item in enumerate(items, 1) if not is_study(item)]
+    if bad:
+        raise DataFileError(
+            f"{path} is not a file of ClinicalTrials.gov studies: {len(bad)} of {len(items)} "
+            f"entries have no protocolSection.identificationModule.nctId (the first is entry "
+            f"{bad[0]}). Use a file written by `trials-helper fetch` or an API v2 answer saved "
+            "as JSON."
+        )
+    return [dict(s) for s in items]
+
+
+def is_study(item: Any) -> bool:
+    """An API v2 study record: a mapping with an NCT id where the registry puts it."""
+    return isinstance(item, Mapping) and bool(study_id(item))
 
 
 def _age_years(text: str) -> float | None:
