@@ -435,6 +435,8 @@ class RegistryClient:
 
         `offline` answers from the cache only (any age) and never contacts the registry.
         """
+        if max_studies is not None and max_studies < 1:
+            raise ValueError(f"max_studies must be 1 or more, not {max_studies}")
         query = query or SearchQuery()
         if offline:
             try:
