@@ -167,7 +167,15 @@ def _profile(args: argparse.Namespace):
 def cmd_search(args: argparse.Namespace) -> int:
     from .client import RegistryClient, SearchQuery
     from .config import load_settings
-    from .export import csv_bytes, markdown_table, query_url, sidecar, sidecar_path, trial_row
+    from .export import (
+        csv_bytes,
+        markdown_table,
+        query_url,
+        sidecar,
+        sidecar_path,
+        trial_row,
+        write_sites_csv,
+    )
     from .geo import geo_filter_param, site_rows
     from .output import check_output, write_output
     from .search import SearchOptions, analyse, select
@@ -241,7 +249,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         cols = (
             "nct_id",
-            "brief_title",
+            "title",
             "match_level",
             "main_category",
             "phases",
@@ -272,7 +280,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             location.origin if location else None,
             unit,
         )
-        frame.to_csv(args.sites_out, index=False, encoding="utf-8-sig")
+        write_sites_csv(frame, args.sites_out)
         print(f"Wrote {len(frame)} sites to {args.sites_out}.", file=sys.stderr)
     print(result.source_line(), file=sys.stderr)
     if client.cache_status.note:

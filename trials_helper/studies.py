@@ -12,8 +12,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
+
+from .safetext import clean
 
 CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 
@@ -116,7 +119,9 @@ class Trial:
 
     @property
     def url(self) -> str:
-        return CTGOV_STUDY_URL.format(nct_id=self.nct_id)
+        """The registry page; the id is URL-quoted, so an id holding `) [x](https://…)` cannot
+        end a Markdown link early and inject another."""
+        return CTGOV_STUDY_URL.format(nct_id=quote(self.nct_id, safe=""))
 
     @property
     def phase_label(self) -> str:
@@ -153,7 +158,10 @@ def _list(obj: Any, *path: str) -> list[Any]:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+    """Registry text without NUL, control characters or direction overrides (U+202E made a
+    line read backwards in the page, the sheets and the CSV)."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return clean(text).strip()
 
 
 def _texts(values: Any) -> tuple[str, ...]:
