@@ -126,5 +126,5 @@ def test_age_true_is_not_a_number_of_years(tmp_path, value):
 
     path = tmp_path / "p.toml"
     path.write_text(f"age = {value}\n")
-    with pytest.raises(ProfileError, match="Age"):
-        Profile.load(path)  # `age = true` read as 1
+    with pytest.raises(ProfileError, match="is not a number of years"):
+        Profile.load(path)  # `age = true` read as 1 (then refused as an age of 1)
