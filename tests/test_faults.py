@@ -502,3 +502,13 @@ def test_two_breakages_in_one_second_keep_both_copies(tmp_path):
         moved.append(_set_aside(db))
     assert len(set(moved)) == 3
     assert sorted(p.read_text() for p in moved) == ["first", "second", "third"]
+
+
+def test_endless_empty_pages_on_a_refresh_do_not_replace_the_cached_pages(server, make_client):
+    """Found by bench/fault_probe.py: the empty pages were cached over the good page 2."""
+    first = make_client().fetch()
+    server.rule = lambda req: "empty-with-token" if "pageToken" in req.params else None
+    result = make_client(retries=0).fetch(refresh=True)
+    assert result.source == "stale cache" and result.studies == first.studies
+    server.rule = None
+    assert make_client().fetch(offline=True).studies == first.studies

@@ -189,10 +189,13 @@ def _readable(response: requests.Response) -> bool:
     if response.status_code != 200:
         return True  # only 200s are cached; errors are not this check's business
     try:
-        setattr(response, PARSED_ATTR, page_json(response.content, response.url or ""))
+        data = page_json(response.content, response.url or "")
     except RegistryDataError:
         return False
-    return True
+    setattr(response, PARSED_ATTR, data)
+    # An empty page that asks for another is a fault (it loops: see MAX_EMPTY_PAGES); stored,
+    # it would replace that page's good copy and break every later offline walk.
+    return bool(data.get("studies")) or not data.get("nextPageToken")
 
 
 class RegistryClient:
