@@ -22,7 +22,7 @@ from trials_helper.source import get_studies
 class Loaded:
     result: FetchResult
     analysed: tuple[Analysed, ...]
-    cache_note: str
+    cache_note: str  # said while loading this set (e.g. filtered here instead of by place)
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,7 +42,7 @@ def load(
     the full set is used instead and filtered locally, and the app says so.
     """
     c = client()
-    note = c.cache_status.note
+    note = ""
     try:
         result = get_studies(c, SearchQuery(statuses=statuses, geo=geo), refresh=_refresh)
     except TrialsHelperError:
@@ -60,3 +60,9 @@ def load(
             if x
         )
     return Loaded(result, tuple(analyse(result.studies)), note)
+
+
+def notes(loaded: Loaded) -> str:
+    """What to say under the data line: the cache as it is now (a shared Redis can stop, or
+    come back, after this set was loaded and kept) and what loading it said."""
+    return " ".join(x for x in (client().cache_status.note, loaded.cache_note) if x)

@@ -38,7 +38,7 @@ def run() -> None:
         st.error(str(exc), icon="🚫")
         render.about()
         return
-    render.data_banner(loaded.result, loaded.cache_note)
+    render.data_banner(loaded.result, data.notes(loaded))
 
     if form.profile_error:
         st.error(form.profile_error)

@@ -7,7 +7,6 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -21,6 +20,7 @@ from trials_helper.group import TrialGroup
 from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
 from trials_helper.profile import Profile
+from trials_helper.safetext import md_escape
 from trials_helper.search import SearchOutcome
 from trials_helper.sheet import (
     DISCLAIMER,
@@ -40,10 +40,10 @@ VERDICT_ICON = {MEETS: "✅", ASK: "❓", NOT_MET: "❌"}
 
 
 def md(text: str) -> str:
-    """Registry text as inert Markdown: no links, HTML, emphasis or headings from the source."""
-    text = " ".join(str(text).split())
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+!|~:$])", r"\\\1", text)
+    """Registry text as inert Markdown: no links (not even www.… or a@b autolinks), HTML,
+    emphasis or headings from the source; `:` and `$` too (Streamlit's emoji, colours,
+    formulas). NUL and direction overrides are dropped (trials_helper.safetext)."""
+    return md_escape(text, extra=":$")
 
 
 def mark_key(nct_id: str) -> str:
@@ -57,7 +57,7 @@ def marked(outcome: SearchOutcome) -> list[TrialMatch]:
 def data_banner(result: FetchResult, cache_note: str) -> None:
     if result.stale:
         st.warning(
-            "ClinicalTrials.gov could not be reached, so these are saved results. "
+            "ClinicalTrials.gov gave no usable answer, so these are saved results. "
             + result.source_line(),
             icon="⚠️",
         )
@@ -111,9 +111,9 @@ def trial_card(m: TrialMatch, unit: str) -> None:
     t = m.trial
     guidance = load_guidance()
     with st.container(border=True):
-        st.markdown(f"#### [{md(t.title)}]({t.url})")
+        st.markdown(f"#### [{md(t.title)}](<{t.url}>)")  # the id in t.url is URL-quoted
         st.markdown(
-            f"{LEVEL_BADGE[m.level]} &nbsp; **{t.nct_id}** · {md(t.phase_label)} · "
+            f"{LEVEL_BADGE[m.level]} &nbsp; **{md(t.nct_id)}** · {md(t.phase_label)} · "
             f"{md(t.sponsor or 'sponsor not given')} · last updated "
             f"{md(t.last_update or 'unknown')}"
         )
@@ -325,7 +325,7 @@ def discussion_panel(
             "Tick 'Add to my discussion sheet' on a trial card to list it here and in the sheet."
         )
     for m in chosen:
-        st.markdown(f"**{md(m.trial.title)}** ({m.trial.nct_id}) — {m.level}")
+        st.markdown(f"**{md(m.trial.title)}** ({md(m.trial.nct_id)}) — {m.level}")
         for q in m.questions:
             st.markdown(f"- {md(q)}")
     sheet = SheetData(

@@ -62,3 +62,58 @@ def test_bad_values_name_the_variable_and_the_fix(env, value, words):
         load_settings({env: value})
     assert env in str(err.value) and words in str(err.value)
     assert "Unset it" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "env,value",
+    [
+        # values that passed validation and then crashed or froze (issue #16.12)
+        ("TRIALS_HELPER_CACHE_EXPIRE_HOURS", "1e12"),  # OverflowError in timedelta
+        ("TRIALS_HELPER_API_URL", "http://[::1"),  # InvalidURL at the first request
+        ("TRIALS_HELPER_API_URL", "http://"),
+        ("TRIALS_HELPER_API_URL", "http://host:port/api"),
+        ("TRIALS_HELPER_RETRIES", "99999999999"),
+        ("TRIALS_HELPER_RETRIES", "1e3"),
+        ("TRIALS_HELPER_BACKOFF", "1e308"),
+        ("TRIALS_HELPER_MAX_RETRY_WAIT", "1e9"),
+        ("TRIALS_HELPER_CONNECT_TIMEOUT", "1e6"),
+        ("TRIALS_HELPER_READ_TIMEOUT", "-1"),
+        ("TRIALS_HELPER_PAGE_SIZE", "1.5"),
+    ],
+)
+def test_numbers_out_of_range_and_broken_urls_are_refused(env, value):
+    with pytest.raises(SettingsError) as err:
+        load_settings({env: value})
+    message = str(err.value)
+    assert message.startswith(f"{env}={value!r} cannot be used: ") and "Unset it" in message
+    assert len(message) < 300
+
+
+def test_every_numeric_setting_has_a_range_and_its_limits_work(tmp_path):
+    """At each setting's upper limit the client still builds and answers (no overflow)."""
+    from tests.standin import RegistryStandIn
+    from trials_helper.client import RegistryClient
+
+    limits = {
+        "TRIALS_HELPER_CACHE_EXPIRE_HOURS": "87600",
+        "TRIALS_HELPER_CONNECT_TIMEOUT": "300",
+        "TRIALS_HELPER_READ_TIMEOUT": "3600",
+        "TRIALS_HELPER_RETRIES": "20",
+        "TRIALS_HELPER_BACKOFF": "60",
+        "TRIALS_HELPER_MAX_RETRY_WAIT": "3600",
+        "TRIALS_HELPER_PAGE_SIZE": "1000",
+    }
+    numeric = {s.env for s in SETTINGS if isinstance(s.default, int | float)}
+    assert numeric == set(limits)
+    for env, top in limits.items():
+        with pytest.raises(SettingsError, match="at most|between"):
+            load_settings({env: str(float(top) * 10 if "." in top else int(top) * 10)})
+    with RegistryStandIn() as server:
+        settings = load_settings(
+            {**limits, "TRIALS_HELPER_API_URL": server.api_url},
+            cache_dir=str(tmp_path / "cache"),
+        )
+        client = RegistryClient(settings)
+        assert client.fetch().source == "registry"
+        assert client.fetch().source == "cache"
+        client.close()

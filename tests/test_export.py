@@ -170,3 +170,32 @@ def test_diff_of_two_exports(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "1 added, 1 removed, 1 changed"
     assert "~ NCT1  overall_status: RECRUITING -> SUSPENDED" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # an empty file read as an empty export
+        "hello\nworld\n",  # not an export: no nct_id column
+        "nct_id,brief_title\n,lost\n",  # a row without its id
+    ],
+)
+def test_diff_refuses_a_file_that_is_not_an_export(tmp_path, capsys, text):
+    """Issue #16.4: `diff` read a malformed file as an empty export and exited 0."""
+    good = tmp_path / "good.csv"
+    good.write_text("nct_id,brief_title\nNCT05514054,A trial\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text, encoding="utf-8")
+    assert main(["diff", str(good), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "nct_id" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["facets", "search"])
+def test_cli_refuses_a_snapshot_of_non_studies(tmp_path, capsys, command):
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps([{"a": 1}, {"b": 2}]))
+    argv = [command, str(snap)] if command == "facets" else ["search", "--from", str(snap)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "2 of 2 entries have no" in captured.err and captured.out == ""

@@ -9,11 +9,17 @@ and never a partial result that looks complete.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.standin import RegistryStandIn
 from trials_helper.client import FIELDS, RegistryClient, SearchQuery
 from trials_helper.config import load_settings
@@ -316,3 +322,193 @@ def test_stale_cache_survives_a_refresh_that_fails_after_page_one(make_client, f
         result = make_client(on=changing, retries=1).fetch(refresh=True)
     assert result.source == "stale cache"
     assert [nct(s) for s in result.studies] == [nct(s) for s in first.studies]
+
+
+# -- issue #16: a bad answer never evicts a good one; failures are fast and quiet -----------------
+def test_a_refresh_answered_with_garbage_keeps_and_serves_the_good_copy(server, make_client, files):
+    first = make_client().fetch()
+    server.faults.append("malformed")  # the refreshed page 1 is not JSON
+    result = make_client().fetch(refresh=True)
+    assert result.source == "stale cache" and result.studies == first.studies
+    assert "because the registry's answer could not be read" in result.source_line()
+    # The good copy is still cached: an offline run afterwards answers in full.
+    offline = make_client().fetch(offline=True)
+    assert offline.studies == first.studies
+    assert_identical(offline, server, files)
+
+
+@pytest.mark.parametrize("fault", ["malformed", "half"])
+def test_an_expired_cache_answered_with_garbage_is_not_replaced(server, make_client, fault):
+    first = make_client(cache_expire_hours=0.2 / 3600).fetch()
+    time.sleep(0.3)  # every cached page has expired
+    server.faults.extend(["ok", fault])  # page 2's new answer cannot be read
+    result = make_client(cache_expire_hours=0.2 / 3600).fetch()
+    assert result.source == "stale cache" and result.studies == first.studies
+    assert make_client().fetch(offline=True).studies == first.studies
+
+
+def test_after_one_page_fails_its_retries_later_pages_come_from_the_cache(server, make_client):
+    first = make_client().fetch()
+    pages = first.pages
+    server.reset_counters()
+    server.rule = lambda req: "503" if "pageToken" in req.params else None
+    result = make_client(retries=2).fetch(refresh=True)
+    assert result.source == "stale cache" and result.studies == first.studies
+    # page 1 once, page 2 three times (1 + 2 retries), and pages 3.. never asked again
+    assert pages >= 4 and server.request_count == 1 + 3
+
+
+def test_a_registry_killed_mid_walk_gives_the_stale_answer_fast(server, make_client):
+    first = make_client().fetch()
+
+    def kill_after_page_one(fetched, total):
+        server.stop()  # the port closes between page 1 and page 2
+
+    start = time.monotonic()
+    # the defaults: 4 retries, backoff 1 s (14 s of waiting on every page before the fix)
+    result = make_client(retries=4, backoff=1.0).fetch(refresh=True, progress=kill_after_page_one)
+    assert time.monotonic() - start < 10
+    assert result.source == "stale cache" and result.studies == first.studies
+
+
+def test_a_refused_connection_fails_within_seconds_not_the_retry_budget(make_client):
+    with RegistryStandIn() as gone:
+        api_url = gone.api_url  # a port nothing listens on once it stops
+    start = time.monotonic()
+    with pytest.raises(RegistryUnreachable) as err:
+        make_client(on=gone, retries=4, backoff=1.0).fetch()
+    assert time.monotonic() - start < 5  # 14 s of backoff before the fix
+    assert "could not be reached" in str(err.value) and api_url in str(err.value)
+
+
+def test_an_unknown_host_fails_within_seconds(make_client, monkeypatch):
+    import socket
+
+    lookups = []
+
+    def no_such_host(host, *args, **kwargs):
+        lookups.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    start = time.monotonic()
+    with pytest.raises(RegistryUnreachable) as err:
+        make_client(api_url="http://registry.invalid/api/v2", retries=4, backoff=1.0).fetch()
+    assert time.monotonic() - start < 5
+    assert lookups == ["registry.invalid"]  # asked once, not five times
+    assert "could not be reached" in str(err.value)
+
+
+def test_a_correct_stale_answer_prints_no_traceback(server, tmp_path):
+    """requests-cache logs its stale-if-error fallback with a traceback; the CLI must not show it
+    (a real process, so Python's own last-resort log handler is in play)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRIALS_HELPER_API_URL": server.api_url,
+        "TRIALS_HELPER_CACHE_DIR": str(tmp_path / "cache"),
+        "TRIALS_HELPER_CACHE_EXPIRE_HOURS": str(1 / 3600),
+        "TRIALS_HELPER_RETRIES": "1",
+        "TRIALS_HELPER_BACKOFF": "0",
+    }
+    cmd = [sys.executable, "-m", "trials_helper.cli", "fetch", "--out", str(tmp_path / "s.json")]
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=60).returncode == 0
+    time.sleep(1.1)  # the cached answer expires
+    server.always("503")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "from the cache because" in done.stderr
+
+
+# -- issue #16.2: a cache file damaged in the middle ----------------------------------------------
+def damage_middle(path) -> None:
+    """Overwrite 8 KB in the middle of a real cache file; its header stays intact. (The
+    write-ahead log is folded in first, so the answers really are in the main file.)"""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    assert size > 64 * 1024
+    with open(path, "r+b") as fh:
+        fh.seek(size // 2)
+        fh.write(bytes(range(256)) * 32)
+
+
+def test_a_cache_damaged_in_the_middle_is_set_aside_at_start(server, make_client, tmp_path):
+    first = make_client().fetch()
+    db = tmp_path / "cache" / "http_cache.sqlite"
+    damage_middle(db)
+    client = make_client()
+    result = client.fetch()
+    assert result.source == "registry" and result.studies == first.studies
+    assert "set aside" in client.cache_status.note
+    assert len(list(db.parent.glob("http_cache.sqlite.corrupt-*"))) == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert make_client().fetch(offline=True).studies == first.studies  # the new file works
+
+
+def test_offline_after_damage_says_the_cache_was_set_aside(server, make_client, tmp_path):
+    make_client().fetch()
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    with pytest.raises(RegistryUnreachable) as err:
+        make_client().fetch(offline=True)
+    assert "Nothing is cached" in str(err.value) and "set aside" in str(err.value)
+
+
+def test_a_cache_damaged_while_running_is_set_aside_at_use(server, make_client, tmp_path):
+    first = make_client().fetch()
+    client = make_client()
+    client.session  # noqa: B018 - opened and checked while the file was sound
+    assert client.cache_status.note == ""
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    result = client.fetch()
+    assert result.studies == first.studies
+    assert "found damaged" in client.cache_status.note
+    assert list((tmp_path / "cache").glob("http_cache.sqlite.corrupt-*"))
+
+
+def test_cli_on_a_damaged_cache_says_so_once_and_never_tracebacks(server, tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRIALS_HELPER_API_URL": server.api_url,
+        "TRIALS_HELPER_CACHE_DIR": str(tmp_path / "cache"),
+        "TRIALS_HELPER_PAGE_SIZE": str(PAGE),
+    }
+    cli = [sys.executable, "-m", "trials_helper.cli"]
+    fetch = [*cli, "fetch", "--out", str(tmp_path / "s.json")]
+    assert subprocess.run(fetch, env=env, capture_output=True, timeout=60).returncode == 0
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    again = subprocess.run(fetch, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert again.stderr.count("set aside") == 1  # the note once (it was printed twice)
+    damage_middle(tmp_path / "cache" / "http_cache.sqlite")
+    offline = subprocess.run(
+        [*cli, "search", "--offline"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert offline.returncode == 1 and "Traceback" not in offline.stderr
+    assert "set aside" in offline.stderr
+    assert len(list((tmp_path / "cache").glob("http_cache.sqlite.corrupt-*"))) == 2
+
+
+def test_two_breakages_in_one_second_keep_both_copies(tmp_path):
+    from trials_helper.cache import _set_aside
+
+    db = tmp_path / "http_cache.sqlite"
+    moved = []
+    for text in ("first", "second", "third"):
+        db.write_text(text)
+        moved.append(_set_aside(db))
+    assert len(set(moved)) == 3
+    assert sorted(p.read_text() for p in moved) == ["first", "second", "third"]
+
+
+def test_endless_empty_pages_on_a_refresh_do_not_replace_the_cached_pages(server, make_client):
+    """Found by bench/fault_probe.py: the empty pages were cached over the good page 2."""
+    first = make_client().fetch()
+    server.rule = lambda req: "empty-with-token" if "pageToken" in req.params else None
+    result = make_client(retries=0).fetch(refresh=True)
+    assert result.source == "stale cache" and result.studies == first.studies
+    server.rule = None
+    assert make_client().fetch(offline=True).studies == first.studies

@@ -101,3 +101,30 @@ def test_load_toml_and_json(tmp_path):
 
 def test_every_field_has_a_label():
     assert set(CHOICES) <= set(LABELS)
+
+
+def test_a_profile_file_with_many_unknown_keys_gives_a_short_message(tmp_path):
+    """Issue #16.14: 50,000 unknown keys gave a 539 KB message."""
+    import json
+
+    from trials_helper.errors import ProfileError
+    from trials_helper.profile import Profile
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({f"key{n:05d}" + "x" * 50: n for n in range(50_000)}))
+    with pytest.raises(ProfileError) as err:
+        Profile.load(path)
+    message = str(err.value)
+    assert len(message) < 1000
+    assert "and 49,995 more" in message and "Known fields:" in message
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_age_true_is_not_a_number_of_years(tmp_path, value):
+    from trials_helper.errors import ProfileError
+    from trials_helper.profile import Profile
+
+    path = tmp_path / "p.toml"
+    path.write_text(f"age = {value}\n")
+    with pytest.raises(ProfileError, match="is not a number of years"):
+        Profile.load(path)  # `age = true` read as 1 (then refused as an age of 1)

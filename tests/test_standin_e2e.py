@@ -72,3 +72,38 @@ def test_app_through_the_stand_in_and_with_a_snapshot(server, tmp_path, monkeypa
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert "from a snapshot; results as of" in at.info[0].value
+
+
+def test_cli_refresh_answered_with_garbage_keeps_the_cached_answer(server, tmp_path, capsys):
+    """Issue #16.1: `fetch --refresh` met a malformed page 1, failed, and had deleted the cache."""
+    assert main(["fetch", "--out", str(tmp_path / "a.json")]) == 0
+    capsys.readouterr()
+    server.faults.append("malformed")
+    assert main(["fetch", "--refresh", "--out", str(tmp_path / "b.json")]) == 0
+    err = capsys.readouterr().err
+    assert "from the cache because the registry's answer could not be read" in err
+    assert json.loads((tmp_path / "b.json").read_text()) == json.loads(
+        (tmp_path / "a.json").read_text()
+    )
+    server.stop()
+    assert main(["search", "--offline", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["trials"]
+
+
+def test_app_on_a_cache_damaged_in_the_middle_shows_results_and_a_note(server, tmp_path):
+    """Issue #16.2: the page showed `sqlite3.DatabaseError` with a traceback on every run."""
+    import os
+    from pathlib import Path
+
+    import streamlit as st
+
+    from tests.test_faults import damage_middle
+
+    assert main(["fetch", "--out", str(tmp_path / "s.json")]) == 0
+    db = Path(os.environ["TRIALS_HELPER_CACHE_DIR"]) / "http_cache.sqlite"
+    damage_middle(db)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert int(at.metric[0].value) > 0
+    assert any("set aside" in c.value for c in at.caption)

@@ -149,3 +149,40 @@ def test_phase_label():
     assert phase_label(("PHASE1", "PHASE2")) == "Phase 1/2"
     assert phase_label(("NA",)) == "Not applicable"
     assert phase_label(("EARLY_PHASE1",)) == "Phase Early 1"
+
+
+@pytest.mark.parametrize(
+    "content,count",
+    [
+        ({"a": 1}, "1 of 1"),  # was read as "1 studies"
+        ([{"x": n} for n in range(50_000)], "50000 of 50000"),  # was "50000 studies"
+        ({"studies": [{"protocolSection": {}}]}, "1 of 1"),
+        ("studies", None),
+        (42, None),
+    ],
+)
+def test_files_that_hold_no_studies_are_refused(tmp_path, content, count):
+    """Issue #16.4: garbage snapshot files were taken as studies."""
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(DataFileError) as err:
+        load_studies(path)
+    assert str(path) in str(err.value) and "trials-helper fetch" in str(err.value)
+    if count:
+        assert f"{count} entries have no protocolSection.identificationModule.nctId" in str(
+            err.value
+        )
+    assert len(str(err.value)) < 500
+
+
+def test_one_non_study_among_real_ones_is_named(tmp_path):
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([load_study("NCT05514054"), {"oops": True}]))
+    with pytest.raises(DataFileError, match=r"1 of 2 entries .* \(the first is entry 2\)"):
+        load_studies(path)
+
+
+def test_an_empty_list_is_an_empty_snapshot(tmp_path):
+    path = tmp_path / "none.json"
+    path.write_text("[]")
+    assert load_studies(path) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,43 @@ def _status_values(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _positive_int(text: str) -> int:
+    """--max: a whole number of 1 or more (-1 silently dropped the last study, 0 was taken)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
+    return value
+
+
+ANY_DISTANCE = "any"
+
+
+def _radius(text: str) -> float | str:
+    """--radius: a positive number, or 'any' for no limit (what the messages suggest). 0 is
+    refused in both commands alike rather than meaning 'any' in one and an error in the other."""
+    if text.strip().lower() == ANY_DISTANCE:
+        return ANY_DISTANCE
+    from .errors import LocationError
+    from .geo import check_radius
+
+    try:
+        value = check_radius(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give one, or 'any'") from None
+    except LocationError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    assert value is not None
+    return value
+
+
+def _limit(radius: float | str | None) -> float | None:
+    """The distance limit a --radius value means (None: any distance)."""
+    return None if radius is None or radius == ANY_DISTANCE else float(radius)
+
+
 def _print_progress(fetched: int, total: int | None) -> None:
     if sys.stderr.isatty():
         of = f" of {total}" if total is not None else ""
@@ -42,18 +80,21 @@ def _print_progress(fetched: int, total: int | None) -> None:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .client import RegistryClient, SearchQuery
     from .config import load_settings
+    from .output import check_output
     from .snapshot import write_snapshot
 
+    check_output(args.out)  # before the fetch, not after it
     settings = load_settings()
     query = SearchQuery(statuses=args.status, extra_terms=args.terms or "")
     if args.near:
         from .geo import geo_filter_param, geocode
 
         place = geocode(args.near)
+        radius = _limit(100.0 if args.radius is None else args.radius)
         query = SearchQuery(
             statuses=args.status,
             extra_terms=args.terms or "",
-            geo=geo_filter_param(place, args.radius, args.unit),
+            geo=geo_filter_param(place, radius, args.unit) if radius else None,
         )
     client = RegistryClient(settings)
     result = client.fetch(
@@ -71,14 +112,20 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_facets(args: argparse.Namespace) -> int:
     from .facets import write_facets_csv
+    from .output import check_output, write_error
     from .studies import load_studies
 
+    if args.out and args.out != "-":
+        check_output(args.out)
     studies = []
     for path in args.files:
         studies.extend(load_studies(path))
     if args.out and args.out != "-":
-        with open(args.out, "w", encoding="utf-8", newline="") as fh:
-            n = write_facets_csv(studies, fh)
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as fh:
+                n = write_facets_csv(studies, fh)
+        except OSError as exc:
+            raise write_error(args.out, exc) from exc
         print(f"Wrote facets of {n} studies to {args.out}.", file=sys.stderr)
     else:
         write_facets_csv(studies, sys.stdout)
@@ -87,14 +134,14 @@ def cmd_facets(args: argparse.Namespace) -> int:
 
 def _location(args: argparse.Namespace):
     """LocationFilter from --near/--radius/--unit/--country/--state, or None."""
-    from .geo import LocationFilter, geocode
+    from .geo import LocationFilter, check_radius, geocode
 
     if not (args.near or args.country or args.state):
         return None
     origin = geocode(args.near) if args.near else None
-    radius = None if args.radius in (None, 0) else args.radius
-    if origin is None:
-        radius = None
+    radius = _limit(args.radius) if origin is not None else None
+    if radius is not None:
+        check_radius(radius, args.unit)
     return LocationFilter(
         origin=origin,
         radius=radius,
@@ -120,11 +167,23 @@ def _profile(args: argparse.Namespace):
 def cmd_search(args: argparse.Namespace) -> int:
     from .client import RegistryClient, SearchQuery
     from .config import load_settings
-    from .export import csv_bytes, markdown_table, query_url, sidecar, sidecar_path, trial_row
+    from .export import (
+        csv_bytes,
+        markdown_table,
+        query_url,
+        sidecar,
+        sidecar_path,
+        trial_row,
+        write_sites_csv,
+    )
     from .geo import geo_filter_param, site_rows
+    from .output import check_output, write_output
     from .search import SearchOptions, analyse, select
     from .source import get_studies
 
+    for path in (args.out, args.sites_out):
+        if path and path != "-":
+            check_output(path)  # before the search, not after it
     profile = _profile(args)
     location = _location(args)
     geo = None
@@ -190,7 +249,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         cols = (
             "nct_id",
-            "brief_title",
+            "title",
             "match_level",
             "main_category",
             "phases",
@@ -206,8 +265,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         data = (header + markdown_table(rows, cols)).encode("utf-8")
     if args.out and args.out != "-":
         out = Path(args.out)
-        out.write_bytes(data)
-        sidecar_path(out).write_text(sidecar(meta), encoding="utf-8")
+        write_output(out, data)
+        write_output(sidecar_path(out), sidecar(meta))
         print(
             f"Wrote {len(rows)} trials to {out} (query recorded in {sidecar_path(out).name}).",
             file=sys.stderr,
@@ -221,9 +280,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             location.origin if location else None,
             unit,
         )
-        frame.to_csv(args.sites_out, index=False, encoding="utf-8-sig")
+        write_sites_csv(frame, args.sites_out)
         print(f"Wrote {len(frame)} sites to {args.sites_out}.", file=sys.stderr)
     print(result.source_line(), file=sys.stderr)
+    if client.cache_status.note:
+        print(client.cache_status.note, file=sys.stderr)
     if outcome.left_out:
         print(outcome.left_out_text(), file=sys.stderr)
     return EXIT_OK
@@ -269,11 +330,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--near", help="ZIP code, city (e.g. 'Boston, MA') or 'lat,lon'")
     fetch.add_argument(
-        "--radius", type=float, default=100.0, help="with --near: distance limit (default 100)"
+        "--radius",
+        type=_radius,
+        default=None,
+        help="with --near: distance limit, or 'any' (default 100)",
     )
     fetch.add_argument("--unit", choices=("mi", "km"), default="mi")
     fetch.add_argument("--terms", help="extra search words, e.g. 'trastuzumab deruxtecan'")
-    fetch.add_argument("--max", type=int, help="stop after this many studies (says so)")
+    fetch.add_argument("--max", type=_positive_int, help="stop after this many studies (says so)")
     fetch.add_argument("--refresh", action="store_true", help="ignore the cache")
     fetch.set_defaults(func=cmd_fetch)
 
@@ -293,9 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--near", help="ZIP code, city (e.g. 'Boston, MA') or 'lat,lon'")
     where.add_argument(
         "--radius",
-        type=float,
+        type=_radius,
         default=None,
-        help="distance limit from --near (default: any distance)",
+        help="distance limit from --near, or 'any' (the default)",
     )
     where.add_argument("--unit", choices=("mi", "km"), default="mi")
     where.add_argument("--country", help="keep trials recruiting in this country")
@@ -337,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--offline", action="store_true", help="answer from the cache only")
     data.add_argument("--refresh", action="store_true", help="ignore the cache")
-    data.add_argument("--max", type=int, help="stop after this many studies (says so)")
+    data.add_argument("--max", type=_positive_int, help="stop after this many studies (says so)")
     out = search.add_argument_group("output")
     out.add_argument("--format", choices=("csv", "json", "markdown"), default="csv")
     out.add_argument(
@@ -353,9 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_library_logs() -> None:
+    """Say things once, in the CLI's own words: the source line and cache note already tell
+    what happened, and requests-cache logs a traceback with every correct stale answer."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_library_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "radius", None) is not None and not args.near:
+        parser.error("--radius needs --near (the place the distance is measured from)")
     try:
         return args.func(args)
     except TrialsHelperError as exc:

@@ -9,8 +9,10 @@ answer is served with its date; with no cache a `RegistryError` says what to do.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,14 @@ from typing import Any
 
 import requests
 
-from .cache import CacheStatus, cached_answer, clear_cache, make_session
+from .cache import (
+    CacheStatus,
+    cached_answer,
+    clear_cache,
+    is_damaged,
+    make_session,
+    set_aside_damaged,
+)
 from .config import Settings, load_settings
 from .errors import RegistryDataError, RegistryError, RegistryHTTPError, RegistryUnreachable
 
@@ -93,6 +102,7 @@ class Page:
     from_cache: bool
     retrieved_at: datetime
     stale: bool  # served from the cache because the registry failed
+    reason: str = ""  # why the registry's answer was not used, when stale
 
 
 @dataclass
@@ -108,6 +118,7 @@ class FetchResult:
     params: dict[str, str]
     pages: int = 0
     notes: list[str] = field(default_factory=list)
+    stale_reason: str = ""  # why the cache answered instead of the registry
 
     @property
     def fetched(self) -> int:
@@ -140,13 +151,51 @@ class FetchResult:
             return f"{base}, from a snapshot; results as of {self.data_date()}."
         if self.source == "stale cache":
             return (
-                f"{base}, from the cache because the registry could not be reached; "
+                f"{base}, from the cache because {self.stale_reason or UNREACHABLE}; "
                 f"results as of {self.data_date()}."
             )
         return f"{base}, from the cache; results as of {self.data_date()}."
 
 
 ProgressFn = Callable[[int, int | None], None]
+
+UNREACHABLE = "the registry could not be reached"
+UNREADABLE = "the registry's answer could not be read"
+PARSED_ATTR = "_trials_helper_page"  # the parsed body, kept on the response that was checked
+
+
+def page_json(content: bytes, url: str) -> dict[str, Any]:
+    """The body of a search page as a dict with a list of studies, or a RegistryDataError."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegistryDataError(
+            f"The registry's answer from {url} was not valid JSON ({exc}). This is usually "
+            "a passing fault: try again in a few minutes.",
+            url=url,
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
+        raise RegistryDataError(
+            f"The registry's answer from {url} has no list of studies. Check "
+            "TRIALS_HELPER_API_URL points at the API v2 (ending in /api/v2).",
+            url=url,
+        )
+    return data
+
+
+def _readable(response: requests.Response) -> bool:
+    """Whether a new answer may be cached: only a search page that parses (a bad answer must
+    never replace the last good one). The parsed body is kept so it is read once."""
+    if response.status_code != 200:
+        return True  # only 200s are cached; errors are not this check's business
+    try:
+        data = page_json(response.content, response.url or "")
+    except RegistryDataError:
+        return False
+    setattr(response, PARSED_ATTR, data)
+    # An empty page that asks for another is a fault (it loops: see MAX_EMPTY_PAGES); stored,
+    # it would replace that page's good copy and break every later offline walk.
+    return bool(data.get("studies")) or not data.get("nextPageToken")
 
 
 class RegistryClient:
@@ -160,14 +209,16 @@ class RegistryClient:
     @property
     def session(self):
         if self._session is None:
-            self._session, self._cache_status = make_session(self.settings)
+            self._session, self._cache_status = make_session(self.settings, _readable)
         return self._session
 
     @property
     def cache_status(self) -> CacheStatus:
+        """The cache in use, with the note as it is now (a shared cache can stop and return)."""
         self.session  # noqa: B018 - opening the session fills the status
         assert self._cache_status is not None
-        return self._cache_status
+        status = self._cache_status
+        return dataclasses.replace(status, note=status.current_note(), health=None)
 
     @property
     def studies_url(self) -> str:
@@ -183,73 +234,109 @@ class RegistryClient:
 
     # -- one page -------------------------------------------------------------------------
     def _get(self, params: Mapping[str, str], *, refresh: bool, cache_only: bool) -> Page:
+        """One page: from the cache when fresh, else from the registry; when the registry
+        fails, from the cached copy (however old), marked stale with the reason."""
         session = self.session
         request = session.prepare_request(
             requests.Request("GET", self.studies_url, params=dict(params))
         )
+        url = request.url or ""
         if cache_only:
-            cached = cached_answer(session, request)
+            cached = self._cached(request)
             if cached is None:
-                raise RegistryUnreachable(
-                    f"No cached answer for {request.url}.", url=request.url or ""
-                )
-            return self._page(cached, request.url or "", stale=True)
+                raise RegistryUnreachable(f"No cached answer for {url}.", url=url)
+            return self._page(cached, url, stale=True)
         try:
-            response = session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+            response = self._send(request, refresh)
         except (
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ) as exc:
-            cached = cached_answer(session, request)
-            if cached is not None:
-                return self._page(cached, request.url or "", stale=True)
-            raise RegistryDataError(
-                f"The registry's answer from {request.url} was cut off or damaged in transit "
+            damaged = RegistryDataError(
+                f"The registry's answer from {url} was cut off or damaged in transit "
                 f"({type(exc).__name__}). Try again in a few minutes.",
-                url=request.url or "",
-            ) from exc
-        except requests.RequestException as exc:
-            cached = cached_answer(session, request)
-            if cached is not None:
-                log.warning("registry unreachable (%s); using cached answer", exc)
-                return self._page(cached, request.url or "", stale=True)
-            raise RegistryUnreachable(
-                self._unreachable_message(exc), url=request.url or ""
-            ) from exc
-        if response.status_code != 200:
-            cached = cached_answer(session, request)
-            if cached is not None and not getattr(response, "from_cache", False):
-                log.warning("registry answered %s; using cached answer", response.status_code)
-                return self._page(cached, request.url or "", stale=True)
-            raise RegistryHTTPError(
-                self._http_message(response), url=request.url or "", status=response.status_code
+                url=url,
             )
-        stale = bool(
-            getattr(response, "from_cache", False) and getattr(response, "is_expired", False)
-        )
+            return self._fallback(request, damaged, exc, UNREADABLE)
+        except requests.RequestException as exc:
+            unreachable = RegistryUnreachable(self._unreachable_message(exc), url=url)
+            return self._fallback(request, unreachable, exc, UNREACHABLE)
+        from_cache = bool(getattr(response, "from_cache", False))
+        if response.status_code != 200:
+            error = RegistryHTTPError(
+                self._http_message(response), url=url, status=response.status_code
+            )
+            if from_cache:
+                raise error
+            return self._fallback(
+                request, error, None, f"the registry answered with an error (HTTP {error.status})"
+            )
+        stale = from_cache and bool(getattr(response, "is_expired", False))
         try:
-            return self._page(response, request.url or "", stale=stale)
-        except RegistryDataError:
-            # Never keep an answer we cannot read: the next try must ask the registry again.
+            return self._page(response, url, stale=stale)
+        except RegistryDataError as exc:
+            if from_cache:
+                # A stored answer that cannot be read (kept before answers were checked):
+                # drop it so the next try asks the registry again.
+                with contextlib.suppress(Exception):
+                    session.cache.delete(session.cache.create_key(request))
+                raise
+            # A new answer that cannot be read was not stored (see `_readable`), so the last
+            # good copy is still there.
+            return self._fallback(request, exc, exc.__cause__, UNREADABLE)
+
+    def _fallback(
+        self,
+        request: requests.PreparedRequest,
+        error: RegistryError,
+        cause: BaseException | None,
+        reason: str,
+    ) -> Page:
+        """The cached copy of this page, marked stale because of `reason`; else raise `error`."""
+        url = request.url or ""
+        cached = self._cached(request)
+        if cached is not None:
+            with contextlib.suppress(RegistryDataError):
+                page = self._page(cached, url, stale=True)
+                page.reason = reason
+                log.info("%s; using the cached answer for %s", reason, url)
+                return page
+        raise error from cause
+
+    def _cached(self, request: requests.PreparedRequest):
+        """The stored answer for this request, however old, or None."""
+        try:
+            return cached_answer(self.session, request)
+        except sqlite3.DatabaseError as exc:  # damaged file (cached_answer passes on only that)
+            self._repair(exc)
+            return None
+
+    def _send(self, request: requests.PreparedRequest, refresh: bool):
+        """session.send, once more on a fresh cache file if the file turns out damaged."""
+        try:
+            return self.session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            self._repair(exc)
+            return self.session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
+
+    def _repair(self, exc: BaseException) -> None:
+        """Set a damaged SQLite cache aside and start a new one, keeping the note for the user
+        (damage the start-up check missed, or that happened while running)."""
+        if self._session is not None:
             with contextlib.suppress(Exception):
-                session.cache.delete(session.cache.create_key(request))
-            raise
+                self._session.close()
+            self._session = None
+        note = set_aside_damaged(self.settings, exc)
+        self.session  # noqa: B018 - reopen on a new file
+        assert self._cache_status is not None
+        self._cache_status.note = " ".join(x for x in (self._cache_status.note, note) if x)
 
     def _page(self, response, url: str, *, stale: bool) -> Page:
-        try:
-            data = json.loads(response.content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RegistryDataError(
-                f"The registry's answer from {url} was not valid JSON ({exc}). This is usually "
-                "a passing fault: try again in a few minutes.",
-                url=url,
-            ) from exc
-        if not isinstance(data, dict) or not isinstance(data.get("studies", []), list):
-            raise RegistryDataError(
-                f"The registry's answer from {url} has no list of studies. Check "
-                "TRIALS_HELPER_API_URL points at the API v2 (ending in /api/v2).",
-                url=url,
-            )
+        data = getattr(response, PARSED_ATTR, None)
+        if data is None:
+            data = page_json(response.content, url)
         from_cache = bool(getattr(response, "from_cache", False))
         created = getattr(response, "created_at", None)  # when the answer was received
         retrieved = created or datetime.now(UTC)
@@ -315,6 +402,10 @@ class RegistryClient:
                 page_params["pageToken"] = token
             page = self._get(page_params, refresh=refresh, cache_only=cache_only)
             yield page
+            if page.stale:
+                # The registry failed on this page after its retries: the later pages come
+                # from the cache at once instead of waiting out the retry budget again.
+                cache_only = True
             token = page.next_token
             if not token:
                 return
@@ -347,14 +438,18 @@ class RegistryClient:
 
         `offline` answers from the cache only (any age) and never contacts the registry.
         """
+        if max_studies is not None and max_studies < 1:
+            raise ValueError(f"max_studies must be 1 or more, not {max_studies}")
         query = query or SearchQuery()
         if offline:
             try:
                 result = self._walk(query, max_studies, False, True, progress)
             except RegistryUnreachable as exc:
+                note = self.cache_status.note
                 raise RegistryUnreachable(
                     "Nothing is cached for this search, so it cannot be answered offline. "
-                    "Run it once while online, or use a snapshot (--from FILE).",
+                    "Run it once while online, or use a snapshot (--from FILE)."
+                    + (f" {note}" if note else ""),
                     url=exc.url,
                 ) from None
             result.source = "cache"
@@ -362,29 +457,29 @@ class RegistryClient:
         # A live walk rewrites the cached first page before later pages are fetched. When it
         # will go to the registry (refresh, or an expired first page), keep the cached chain
         # in hand first, so a failure on a later page can still fall back to a whole answer.
-        previous = None
+        previous: FetchResult | None = None
         if refresh or self._first_page_expired(query):
             with contextlib.suppress(RegistryError):
                 previous = self._walk(query, max_studies, False, True, None)
         try:
             return self._walk(query, max_studies, refresh, False, progress)
-        except (RegistryUnreachable, RegistryHTTPError) as first:
-            result = previous
-            if result is None:
+        except RegistryError as first:
+            if previous is None:
                 # the cached chain may still be complete (a fresh page 1 can carry a token
                 # the cache never saw)
                 try:
-                    result = self._walk(query, max_studies, False, True, progress)
+                    previous = self._walk(query, max_studies, False, True, progress)
                 except RegistryError:
                     raise first from None
-            result.source = "stale cache"
-            return result
+            previous.source = "stale cache"
+            previous.stale_reason = _reason(first)
+            return previous
 
     def _first_page_expired(self, query: SearchQuery) -> bool:
         request = self.session.prepare_request(
             requests.Request("GET", self.studies_url, params=query.params(self.settings.page_size))
         )
-        cached = cached_answer(self.session, request)
+        cached = self._cached(request)
         return cached is not None and bool(getattr(cached, "is_expired", False))
 
     def _walk(self, query, max_studies, refresh, cache_only, progress) -> FetchResult:
@@ -394,8 +489,10 @@ class RegistryClient:
         oldest: datetime | None = None
         complete = True
         pages = 0
+        reason = ""
         for page in self.pages(query, refresh=refresh, cache_only=cache_only):
             pages += 1
+            reason = reason or page.reason
             if total is None:
                 total = page.total_count
             studies.extend(page.studies)
@@ -431,4 +528,14 @@ class RegistryClient:
             notes=["The registry stopped sending pages before the number it reported."]
             if stopped_early
             else [],
+            stale_reason=reason,
         )
+
+
+def _reason(error: RegistryError) -> str:
+    """Why the cache answered, in the words of `FetchResult.source_line`."""
+    if isinstance(error, RegistryHTTPError) and error.status:
+        return f"the registry answered with an error (HTTP {error.status})"
+    if isinstance(error, RegistryDataError):
+        return UNREADABLE
+    return UNREACHABLE

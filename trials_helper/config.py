@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import SettingsError
 
@@ -40,38 +41,49 @@ def _finite(text: str) -> float:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = _finite(text)
-    if value <= 0:
-        raise ValueError("must be greater than 0")
-    return value
+def _within(low: float, high: float, *, integer: bool = False, above: bool = False):
+    """A parser for a number in a sane range: values that passed a bare type check used to
+    crash later (1e12 hours overflowed a timedelta) or freeze the app (1e308 s of backoff)."""
 
+    def parse(text: str) -> float | int:
+        if integer:
+            try:
+                value: float | int = int(text.strip())
+            except ValueError:
+                raise ValueError("must be a whole number") from None
+        else:
+            value = _finite(text)
+        too_low = value <= low if above else value < low
+        if too_low or value > high:
+            lower = f"greater than {low:g}" if above else f"at least {low:g}"
+            raise ValueError(f"must be {lower} and at most {high:g}")
+        return value
 
-def _non_negative_float(text: str) -> float:
-    value = _finite(text)
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return value
+    return parse
 
 
 def _page_size(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("must be a whole number between 1 and 1000") from None
     if not 1 <= value <= 1000:
         raise ValueError("must be between 1 and 1000 (the registry's maximum)")
     return value
 
 
 def _url(text: str) -> str:
+    """An http(s) URL that requests can use ('http://[::1' passed and then crashed)."""
     text = text.strip().rstrip("/")
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"is not a usable URL ({exc})") from None
+    if not parts.hostname or any(ch.isspace() for ch in text):
+        raise ValueError("is not a usable URL (no host name, or spaces in it)")
     return text
 
 
@@ -111,37 +123,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cache_expire_hours",
         24.0,
-        "How long a cached registry answer counts as fresh, in hours.",
-        _non_negative_float,
+        "How long a cached registry answer counts as fresh, in hours (0 to 87,600, ten years).",
+        _within(0, 87_600),
     ),
     Setting(
-        "connect_timeout", 5.0, "Seconds to wait for a connection to the registry.", _positive_float
+        "connect_timeout",
+        5.0,
+        "Seconds to wait for a connection to the registry (more than 0, at most 300).",
+        _within(0, 300, above=True),
     ),
     Setting(
         "read_timeout",
         60.0,
-        "Seconds to wait for each answer from the registry (a 1,000-study page is large).",
-        _positive_float,
+        "Seconds to wait for each answer from the registry (a 1,000-study page is large; more "
+        "than 0, at most 3,600).",
+        _within(0, 3600, above=True),
     ),
     Setting(
         "retries",
         4,
         "How many times a failed request (429, 500, 502, 503, 504, connection error) is "
-        "retried before giving up.",
-        _non_negative_int,
+        "retried before giving up (0 to 20).",
+        _within(0, 20, integer=True),
     ),
     Setting(
         "backoff",
         1.0,
-        "Base of the exponential wait between retries, in seconds (1, 2, 4 ...).",
-        _non_negative_float,
+        "Base of the exponential wait between retries, in seconds (1, 2, 4 ...; 0 to 60).",
+        _within(0, 60),
     ),
     Setting(
         "max_retry_wait",
         30.0,
         "Longest single wait between retries, in seconds; a Retry-After longer than this "
-        "makes the client give up at once with a clear message.",
-        _non_negative_float,
+        "makes the client give up at once with a clear message (0 to 3,600).",
+        _within(0, 3600),
     ),
     Setting("page_size", 1000, "Studies asked for per page (1 to 1000).", _page_size),
     Setting(

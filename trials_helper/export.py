@@ -21,9 +21,9 @@ from . import __version__
 from .facets import FACET_NAMES
 from .geo import recruiting_site_count
 from .match import ASK, NOT_MET, TrialMatch
+from .safetext import LIST_SEP, md_escape, safe_cell, write_csv
 
-LIST_SEP = "; "
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["COLUMNS", "LIST_SEP", "safe_cell", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -113,18 +113,6 @@ COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 FACET_COLUMNS = tuple(name for name in FACET_NAMES if name != "categories")
 
 
-def safe_cell(value: Any) -> str:
-    """Text a spreadsheet shows as text: formula-like starts get a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = LIST_SEP.join(str(v) for v in value)
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
 def query_url(url: str, params: Mapping[str, str]) -> str:
     return f"{url}?{urlencode(dict(params))}" if url else urlencode(dict(params))
 
@@ -192,21 +180,8 @@ def trial_row(
     return row
 
 
-def write_csv(
-    rows: Iterable[Mapping[str, Any]], out: io.TextIOBase, columns: Sequence[str] = COLUMN_NAMES
-) -> int:
-    writer = csv.DictWriter(
-        out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n"
-    )
-    writer.writeheader()
-    n = 0
-    for row in rows:
-        writer.writerow({k: safe_cell(row.get(k, "")) for k in columns})
-        n += 1
-    return n
-
-
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMN_NAMES) -> str:
+    """Every CSV cell goes through `safetext.safe_cell` (formulas, hidden characters, length)."""
     buffer = io.StringIO()
     write_csv(rows, buffer, columns)
     return buffer.getvalue()
@@ -218,12 +193,31 @@ def csv_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMN
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    def cell(v: Any) -> str:
-        return safe_cell(v).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table of export rows; registry text escaped as in the discussion sheet (it
+    was written as is, so a title's <script> ran where the file was rendered). The column
+    `title` is the brief title, or the official one when a record has no brief title."""
+
+    def value(row: Mapping[str, Any], column: str) -> Any:
+        if column == "title":
+            return row.get("brief_title") or row.get("official_title") or ""
+        value = row.get(column, "")
+        return LIST_SEP.join(map(str, value)) if isinstance(value, list | tuple) else value
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(md_escape(value(r, c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def write_sites_csv(frame, path: str | Path) -> int:
+    """The sites table (`geo.site_rows`) as a CSV, through the same neutraliser as the trials
+    CSV (it was written by pandas as is: cells could start with =, + or @)."""
+    from .output import write_output
+
+    rows = frame.to_dict("records")
+    buffer = io.StringIO()
+    n = write_csv(rows, buffer, [str(c) for c in frame.columns])
+    write_output(path, buffer.getvalue().encode("utf-8-sig"))
+    return n
 
 
 def sidecar(meta: Mapping[str, Any]) -> str:
@@ -272,11 +266,23 @@ def read_export(path: Path) -> dict[str, dict[str, str]]:
 
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataFileError(f"{path} could not be read as a CSV export ({exc}).") from exc
-    if rows and "nct_id" not in rows[0]:
-        raise DataFileError(f"{path} has no nct_id column; is it a trials-helper export?")
+    # A file without the header (empty, or not a CSV at all) used to read as an empty export,
+    # so `diff` reported every trial as removed or added and exited 0.
+    if "nct_id" not in header:
+        raise DataFileError(
+            f"{path} has no nct_id column; is it a CSV written by `trials-helper search`?"
+        )
+    unnamed = [n for n, r in enumerate(rows, 2) if not (r.get("nct_id") or "").lstrip("'")]
+    if unnamed:
+        raise DataFileError(
+            f"{path} line {unnamed[0]} has no nct_id ({len(unnamed)} such rows); the file is "
+            "damaged or not a trials-helper export."
+        )
     return {r["nct_id"].lstrip("'"): r for r in rows}
 
 

@@ -9,7 +9,6 @@ CSV can show why. Patterns are compiled once; classifying 1,000 studies takes we
 
 from __future__ import annotations
 
-import csv
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -1401,11 +1400,9 @@ def classify(study: Mapping[str, Any]) -> TrialFacets:
 
 def write_facets_csv(studies: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     """One row per study: the spec's columns, then `<column>_evidence` columns."""
+    from .safetext import write_csv  # the one CSV neutraliser (evidence is registry text)
+
     columns = [*SPEC_COLUMNS, *(f"{c}_evidence" for c in FACET_NAMES)]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    n = 0
-    for study in studies:
-        writer.writerow(classify(study).row())
-        n += 1
-    return n
+    return write_csv(
+        (classify(study).row() for study in studies), out, columns, lineterminator="\n"
+    )

@@ -271,7 +271,13 @@ def check_unit(unit: str) -> str:
     return unit
 
 
-def check_radius(radius: float | None) -> float | None:
+# Half way round the Earth: any larger distance means "anywhere", which is 'any'.
+MAX_RADIUS = {"mi": 12_450.0, "km": 20_037.0}
+
+
+def check_radius(radius: float | None, unit: str | None = None) -> float | None:
+    """A usable distance limit, or None for any distance; with `unit`, also at most half way
+    round the Earth (a larger one, up to 1e308, used to be sent to the registry)."""
     if radius is None:
         return None
     try:
@@ -280,6 +286,12 @@ def check_radius(radius: float | None) -> float | None:
         raise LocationError(f"The distance {radius!r} is not a number.") from exc
     if not math.isfinite(value) or value <= 0:
         raise LocationError("The distance must be a positive number (or 'any').")
+    if unit is not None and value > MAX_RADIUS[check_unit(unit)]:
+        limit = MAX_RADIUS[check_unit(unit)]
+        raise LocationError(
+            f"The distance {value:g} {unit} is more than half way round the Earth "
+            f"({limit:,.0f} {unit}); use 'any' for no distance limit."
+        )
     return value
 
 
@@ -365,7 +377,7 @@ def _same_state(site: Site, wanted: str) -> bool:
 def apply_location_filter(trials: Iterable[Trial], flt: LocationFilter) -> list[LocatedTrial]:
     """Trials kept by place, radius, country and state, each with its nearest recruiting site."""
     unit = check_unit(flt.unit)
-    radius = check_radius(flt.radius)
+    radius = check_radius(flt.radius, flt.unit)
 
     def keep(site: Site) -> bool:
         return (not flt.country or _same_country(site, flt.country)) and (
@@ -405,7 +417,7 @@ def apply_location_filter(trials: Iterable[Trial], flt: LocationFilter) -> list[
 
 def geo_filter_param(place: Place, radius: float, unit: str = "mi") -> str:
     """The API v2 `filter.geo` value, e.g. distance(42.3601,-71.0589,100mi)."""
-    value = check_radius(radius)
+    value = check_radius(radius, unit)
     assert value is not None
     return f"distance({place.lat:.4f},{place.lon:.4f},{value:g}{check_unit(unit)})"
 

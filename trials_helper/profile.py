@@ -205,11 +205,15 @@ class Profile:
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
         """Build from loose input (form, flags, file): case-insensitive, common synonyms."""
         names = {f.name for f in fields(cls)}
-        unknown_keys = sorted(set(data) - names)
+        unknown_keys = sorted(str(k) for k in set(data) - names)
         if unknown_keys:
+            # A file with 50,000 unknown keys gave a 539 KB message: name the first few.
+            shown = ", ".join(k[:40] for k in unknown_keys[:MAX_NAMED])
+            more = len(unknown_keys) - MAX_NAMED
             raise ProfileError(
-                f"Unknown profile field(s): {', '.join(unknown_keys)}. Known fields: "
-                f"{', '.join(sorted(names))}."
+                f"Unknown profile field(s): {shown}"
+                + (f" and {more:,} more" if more > 0 else "")
+                + f". Known fields: {', '.join(sorted(names))}."
             )
         values: dict[str, Any] = {}
         for key, raw in data.items():
@@ -239,6 +243,8 @@ class Profile:
             raise ProfileError(f"Profile file {path} must hold a table of fields.")
         return cls.from_dict(data)
 
+
+MAX_NAMED = 5  # unknown field names quoted in a message
 
 _SYNONYMS = {
     "+": "positive",
@@ -295,6 +301,8 @@ def _choice(key: str, raw: Any) -> str:
 def _age(raw: Any) -> int | None:
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
+    if isinstance(raw, bool):  # `age = true` read as 1
+        raise ProfileError(f"Age: {raw!r} is not a number of years.")
     try:
         number = float(raw)
     except (TypeError, ValueError) as exc:

@@ -9,7 +9,6 @@ as HTML or Markdown.
 from __future__ import annotations
 
 import html
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from functools import lru_cache
 from .guidance import Guidance, Point, Question, load_guidance, source_label
 from .match import VERDICT_LABELS, TrialMatch
 from .profile import LABELS, Profile
+from .safetext import clean, md_escape
 
 DISCLAIMER = (
     "This sheet helps you prepare a conversation with your care team. It is not medical advice "
@@ -54,10 +54,9 @@ def relevant_questions(
 
 
 def _md_escape(text: str) -> str:
-    """Neutralise Markdown and HTML in registry text so it shows as written."""
-    text = " ".join(str(text).split())
-    text = html.escape(text, quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+!|>~])", r"\\\1", text)
+    """Neutralise Markdown and HTML in registry text so it shows as written (the same escape
+    as every Markdown the project writes)."""
+    return md_escape(text)
 
 
 def _sources(point: Point | Question) -> str:
@@ -193,7 +192,7 @@ td, th { border: 1px solid #bbb; padding: .25rem .4rem; vertical-align: top; tex
 
 
 def _e(text: object) -> str:
-    return html.escape(" ".join(str(text).split()))
+    return html.escape(" ".join(clean(str(text)).split()))
 
 
 def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
@@ -267,7 +266,7 @@ _PDF_TRIAL_WORDS = 400  # characters of the trial's own words per verdict row (H
 
 
 def _latin1(text: object) -> str:
-    text = " ".join(str(text).split()).translate(_PDF_CHARS)
+    text = " ".join(clean(str(text)).split()).translate(_PDF_CHARS)
     if text.isascii():
         return text
     text = "".join(ch if ord(ch) < 256 else unicodedata.normalize("NFKD", ch)[0] for ch in text)

@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .client import FetchResult
 from .errors import DataFileError
+from .output import check_output
 from .studies import load_studies
 
 
@@ -29,11 +30,19 @@ def meta_path(path: Path) -> Path:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    """Write through a temporary file so a crash never leaves half a snapshot."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary file so a crash never leaves half a snapshot. The folder must
+    exist (a mistyped path must not become new folders), and the file gets the usual
+    permissions (mkstemp's 0600 made snapshots unreadable to colleagues)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -45,6 +54,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def write_snapshot(result: FetchResult, path: Path) -> Path:
     """Write the studies (JSON list) and the sidecar describing the query; returns the sidecar."""
+    check_output(path)
     try:
         _atomic_write(path, json.dumps(result.studies, ensure_ascii=False))
         meta = {

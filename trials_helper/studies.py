@@ -12,8 +12,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
+
+from .safetext import clean
 
 CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 
@@ -116,7 +119,9 @@ class Trial:
 
     @property
     def url(self) -> str:
-        return CTGOV_STUDY_URL.format(nct_id=self.nct_id)
+        """The registry page; the id is URL-quoted, so an id holding `) [x](https://…)` cannot
+        end a Markdown link early and inject another."""
+        return CTGOV_STUDY_URL.format(nct_id=quote(self.nct_id, safe=""))
 
     @property
     def phase_label(self) -> str:
@@ -153,7 +158,10 @@ def _list(obj: Any, *path: str) -> list[Any]:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+    """Registry text without NUL, control characters or direction overrides (U+202E made a
+    line read backwards in the page, the sheets and the CSV)."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return clean(text).strip()
 
 
 def _texts(values: Any) -> tuple[str, ...]:
@@ -327,10 +335,31 @@ def load_studies(path: str | Path) -> list[dict[str, Any]]:
             f"{path} could not be read as JSON ({exc}). Use a file written by "
             "`trials-helper fetch` or an API v2 answer saved as JSON."
         ) from exc
-    studies = [dict(s) for s in iter_studies(data)]
-    if not studies and not (isinstance(data, list | dict)):
-        raise DataFileError(f"{path} holds no ClinicalTrials.gov study records.")
-    return studies
+    items = data["studies"] if isinstance(data, Mapping) and "studies" in data else data
+    if isinstance(items, Mapping):
+        items = [items]
+    if not isinstance(items, list):
+        raise DataFileError(
+            f"{path} holds no ClinicalTrials.gov study records (it holds a "
+            f"{type(items).__name__}). Use a file written by `trials-helper fetch` or an API v2 "
+            "answer saved as JSON."
+        )
+    # Anything else would be counted as a study and read into empty rows ({"a": 1} was
+    # "1 studies"), so every entry must carry the record's identifier.
+    bad = [n for n, item in enumerate(items, 1) if not is_study(item)]
+    if bad:
+        raise DataFileError(
+            f"{path} is not a file of ClinicalTrials.gov studies: {len(bad)} of {len(items)} "
+            f"entries have no protocolSection.identificationModule.nctId (the first is entry "
+            f"{bad[0]}). Use a file written by `trials-helper fetch` or an API v2 answer saved "
+            "as JSON."
+        )
+    return [dict(s) for s in items]
+
+
+def is_study(item: Any) -> bool:
+    """An API v2 study record: a mapping with an NCT id where the registry puts it."""
+    return isinstance(item, Mapping) and bool(study_id(item))
 
 
 def _age_years(text: str) -> float | None:
