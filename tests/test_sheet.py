@@ -94,3 +94,14 @@ def test_pdf_copes_with_characters_its_font_lacks():
 def test_pdf_for_an_empty_sheet():
     text = _pdf_text(SheetData(Profile(), [], "Data line."))
     assert "No trials marked yet." in text and "ask your oncologist" in text
+
+
+def test_every_format_names_the_cohort_that_may_fit():
+    # NCT05544929 (real record) takes several groups; the TNBC one is the one that may fit
+    profile = Profile(hr="negative", her2="zero")
+    m = match_trial(profile, parse_study(load_study("NCT05544929")))
+    assert m.cohort_note.startswith("Triple negative breast cancer")
+    data = SheetData(profile, [m], "Data line.", generated=datetime(2026, 11, 25, tzinfo=UTC))
+    for text in (markdown(data), html_page(data), _pdf_text(data)):
+        assert "Group in this trial: Triple negative breast cancer" in text
+        assert "may fit; check with your oncologist" in text

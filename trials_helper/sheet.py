@@ -90,6 +90,8 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
         f"Kind of treatment: {', '.join(g.category(c).title for c in m.categories)}",
         f"Overall: {m.level} ({m.summary()})",
     ]
+    if m.cohort_note:  # a trial of several groups: which one may fit, in the trial's words
+        facts.append(f"Group in this trial: {m.cohort_note}")
     site = getattr(m.nearest, "site", None)
     if site is not None:
         contact = "; ".join(c.label() for c in site.contacts) or "no site contact listed"

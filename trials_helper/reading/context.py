@@ -14,10 +14,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .lexicon import Target
-from .text import _lower_pattern
+from .text import _lower_pattern, first_chars, required_literals
 
 FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
 _NUMBERS = {
@@ -33,6 +34,19 @@ _NUMBERS = {
 _DAYS = {"day": 1, "week": 7, "month": 30.4, "year": 365}
 
 
+class GatedPattern(NamedTuple):
+    """A cue pattern and the literals one of which any match needs: a sentence without them is
+    not searched (a substring test is far cheaper than running the engine over every position)."""
+
+    pattern: re.Pattern[str]
+    needs: tuple[str, ...]
+
+    def finditer(self, lower: str) -> Iterator[re.Match[str]]:
+        if self.needs and not any(map(lower.__contains__, self.needs)):
+            return iter(())
+        return self.pattern.finditer(lower)
+
+
 @dataclass(frozen=True)
 class CueRule:
     """One row of cues.toml."""
@@ -40,7 +54,7 @@ class CueRule:
     category: str
     direction: str
     scope: int
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[GatedPattern, ...]
     example: str
     counter: str
 
@@ -68,14 +82,21 @@ def _lowered(pattern: str) -> str:
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:
     body = "|".join(f"(?:{_lowered(p)})" for p in sorted(patterns, key=len, reverse=True))
-    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+    first = first_chars(body)
+    # a lookahead on the characters a cue can start with lets the engine skip other positions
+    ahead = f"(?=[{re.escape(first)}])" if first else ""
+    return re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
 
 
-def _compile_rule(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+def _compile_rule(patterns: list[str]) -> tuple[GatedPattern, ...]:
     """One alternation, or one pattern each where they name groups (a window's number)."""
-    if any("(?P<" in p for p in patterns):
-        return tuple(_compile([p]) for p in patterns)
-    return (_compile(patterns),)
+    groups = [[p] for p in patterns] if any("(?P<" in p for p in patterns) else [patterns]
+    out = []
+    for group in groups:
+        compiled = _compile(group)
+        body = "|".join(f"(?:{_lowered(p)})" for p in group)
+        out.append(GatedPattern(compiled, required_literals(body)))
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
