@@ -319,3 +319,63 @@ def test_lines_that_are_not_waiting_periods(nct, line):
     from trials_helper.reading.waits import waiting_periods
 
     assert waiting_periods([Clause(EXCLUSION, line)]) == [], nct
+
+
+# The reader's speed-ups must not change what it finds (#14 throughput).
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        ["trastuzumab deruxtecan", "trastuzumab", "tamoxifen", "t-dxd", "(?:neo)?adjuvant"],
+        ["(?:at least|more than|>=?)\\s*(?:\\d+|one)\\s*weeks?", "(?:a )?single", "at least"],
+        ["pa(?:clitaxel|lbociclib)", "palbo", "p\\w+mab", "a|b", "(?:x|y)?z"],
+    ],
+)
+def test_factored_alternation_matches_as_the_plain_one(patterns):
+    import re
+
+    from trials_helper.reading.text import expand_leading, factor
+
+    plain = re.compile("|".join(f"(?:{p})" for p in patterns))
+    tree = re.compile(factor([e for p in patterns for e in expand_leading(p)]))
+    text = (
+        "at least 2 weeks; more than one weeks; a single palbo dose; paclitaxel and palbociclib; "
+        "trastuzumab deruxtecan or trastuzumab, tamoxifen, t-dxd, neoadjuvant adjuvant; "
+        "pembrolizumab; xz yz z; b a"
+    )
+    assert [m.span() for m in tree.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_one_pass_cue_scan_finds_what_a_pass_per_rule_finds():
+    # every cue rule run on its own (as the engine did before the one-pass scanner) gives the
+    # same cues on real corpus lines
+    import json
+
+    from tests.conftest import CTGOV
+    from trials_helper.eligibility import split_criteria
+    from trials_helper.reading.context import Cue, _window_days, resolve
+    from trials_helper.reading.text import norm, sentences
+
+    book = cue_book()
+    corpus = json.loads((CTGOV / "corpus" / "nli4ct-breast-criteria.json").read_text())
+    lines = [
+        s.lower()
+        for study in corpus[:120]
+        for c in split_criteria(
+            study["protocolSection"]["eligibilityModule"].get("eligibilityCriteria", "")
+        )
+        for s in sentences(norm(c.text))
+    ]
+    for lower in lines:
+        found = []
+        for rule in book.rules:
+            for pattern in rule.patterns:
+                for m in pattern.finditer(lower):
+                    days = _window_days(m) if rule.category == "window" else None
+                    category = (
+                        "long_window"
+                        if days is not None and days > book.max_washout_days
+                        else rule.category
+                    )
+                    found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
+        found += [Cue("pseudo", "both", 0, m.start(), m.end()) for m in book.pseudo.finditer(lower)]
+        assert find_cues(lower, book) == resolve(found), lower

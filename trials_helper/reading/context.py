@@ -14,11 +14,18 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .lexicon import Target
-from .text import _lower_pattern, first_chars, required_literals
+from .text import (
+    _lower_pattern,
+    _top_level,
+    expand_leading,
+    factor,
+    first_chars,
+    required_literals,
+    start_chars,
+)
 
 FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
 _NUMBERS = {
@@ -34,19 +41,6 @@ _NUMBERS = {
 _DAYS = {"day": 1, "week": 7, "month": 30.4, "year": 365}
 
 
-class GatedPattern(NamedTuple):
-    """A cue pattern and the literals one of which any match needs: a sentence without them is
-    not searched (a substring test is far cheaper than running the engine over every position)."""
-
-    pattern: re.Pattern[str]
-    needs: tuple[str, ...]
-
-    def finditer(self, lower: str) -> Iterator[re.Match[str]]:
-        if self.needs and not any(map(lower.__contains__, self.needs)):
-            return iter(())
-        return self.pattern.finditer(lower)
-
-
 @dataclass(frozen=True)
 class CueRule:
     """One row of cues.toml."""
@@ -54,9 +48,10 @@ class CueRule:
     category: str
     direction: str
     scope: int
-    patterns: tuple[GatedPattern, ...]
+    patterns: tuple[re.Pattern[str], ...]
     example: str
     counter: str
+    sources: tuple[str, ...] = ()  # each pattern's lower-cased alternatives, for the scanner
 
 
 class Cue(NamedTuple):
@@ -74,6 +69,19 @@ class CueBook:
     terminators: re.Pattern[str]
     max_washout_days: float
     alternatives: tuple[str, ...] = ()
+    scanner: Scanner | None = None
+
+    def may_stop(self, lower: str) -> bool:
+        """Does the sentence hold a terminator? (literals first: most sentences have none)"""
+        needs = _needs(self.terminators.pattern)
+        if needs and not any(map(lower.__contains__, needs)):
+            return False
+        return self.terminators.search(lower) is not None
+
+
+@lru_cache(maxsize=8)
+def _needs(pattern: str) -> tuple[str, ...]:
+    return required_literals(pattern, shortest=1)  # ";" is a terminator
 
 
 def _lowered(pattern: str) -> str:
@@ -81,22 +89,62 @@ def _lowered(pattern: str) -> str:
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:
-    body = "|".join(f"(?:{_lowered(p)})" for p in sorted(patterns, key=len, reverse=True))
+    body = factor([_lowered(p) for p in sorted(patterns, key=len, reverse=True)])
     first = first_chars(body)
     # a lookahead on the characters a cue can start with lets the engine skip other positions
     ahead = f"(?=[{re.escape(first)}])" if first else ""
     return re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
 
 
-def _compile_rule(patterns: list[str]) -> tuple[GatedPattern, ...]:
+def _groups(patterns: list[str]) -> list[list[str]]:
     """One alternation, or one pattern each where they name groups (a window's number)."""
-    groups = [[p] for p in patterns] if any("(?P<" in p for p in patterns) else [patterns]
-    out = []
-    for group in groups:
-        compiled = _compile(group)
-        body = "|".join(f"(?:{_lowered(p)})" for p in group)
-        out.append(GatedPattern(compiled, required_literals(body)))
-    return tuple(out)
+    return [[p] for p in patterns] if any("(?P<" in p for p in patterns) else [patterns]
+
+
+class Scanner(NamedTuple):
+    """Finds every cue in one pass instead of one pass per rule.
+
+    `starts` is every pattern of the book as one tree-shaped alternation inside a lookahead: it
+    stops at each position where some cue starts (overlapping ones too). There, only the
+    patterns that can start with that character are tried, each once, and a pattern is not tried
+    inside its own previous match, which is exactly what a separate `finditer` per pattern
+    yields. Measured on the corpus: about three times faster than a pass per pattern.
+    """
+
+    starts: re.Pattern[str]
+    by_char: dict[str, tuple[tuple[int, int, re.Pattern[str]], ...]]  # (slot, rule, pattern)
+    slots: int
+
+
+_PSEUDO_RULE = -1
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source: str) -> Scanner:
+    entries = [(i, p) for i, rule in enumerate(rules) for p in rule.patterns]
+    entries.append((_PSEUDO_RULE, pseudo))
+    sources = [src for rule in rules for src in rule.sources] + [pseudo_source]
+    any_char: list[tuple[int, int, re.Pattern[str]]] = []
+    by_char: dict[str, list[tuple[int, int, re.Pattern[str]]]] = {}
+    for slot, ((rule, pattern), source) in enumerate(zip(entries, sources, strict=True)):
+        chars = start_chars(source)
+        for ch in chars if chars is not None else ("",):
+            (by_char.setdefault(ch, []) if ch else any_char).append((slot, rule, pattern))
+    # one tree of every alternative (named groups dropped: names repeat across patterns)
+    every = factor(
+        sorted(
+            {
+                plain
+                for src in sources
+                for alt in _top_level(_NAMED_GROUP.sub("(?:", src))
+                for plain in expand_leading(alt)
+            }
+        )
+    )
+    starts = re.compile(rf"(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
+    table = {ch: tuple(sorted([*found, *any_char])) for ch, found in by_char.items()}
+    table[""] = tuple(any_char)
+    return Scanner(starts, table, len(entries))
 
 
 @lru_cache(maxsize=1)
@@ -108,18 +156,21 @@ def cue_book() -> CueBook:
             c["category"],
             c["direction"],
             int(c["scope"]),
-            _compile_rule(c["patterns"]),
+            tuple(_compile(group) for group in _groups(c["patterns"])),
             c.get("example", ""),
             c.get("counter", ""),
+            tuple("|".join(_lowered(p) for p in group) for group in _groups(c["patterns"])),
         )
         for c in data["cue"]
     )
+    pseudo = _compile(data["pseudo"])
     return CueBook(
         rules,
-        _compile(data["pseudo"]),
+        pseudo,
         re.compile("|".join(_lowered(p) for p in data["terminators"])),
         float(data["max_washout_days"]),
         tuple(data.get("alternatives", ())),
+        _scanner(rules, pseudo, "|".join(_lowered(p) for p in data["pseudo"])),
     )
 
 
@@ -135,20 +186,39 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
     """Every cue in a lower-cased sentence, overlaps resolved (longest wins; a cue of the same
     category over the same words in another direction is kept too)."""
     book = book or cue_book()
+    scanner = book.scanner
+    assert scanner is not None
     found: list[Cue] = []
-    for rule in book.rules:
-        for m in (m for p in rule.patterns for m in p.finditer(lower)):
+    done = [0] * scanner.slots  # where each pattern's previous match ended
+    table, any_char = scanner.by_char, scanner.by_char[""]
+    for at in scanner.starts.finditer(lower):
+        p = at.start()
+        for slot, index, pattern in table.get(lower[p], any_char):
+            if p < done[slot]:
+                continue
+            m = pattern.match(lower, p)
+            if m is None:
+                continue
+            done[slot] = m.end()
+            if index == _PSEUDO_RULE:
+                found.append(Cue("pseudo", BOTH, 0, m.start(), m.end()))
+                continue
+            rule = book.rules[index]
             category = rule.category
             if category == "window":
                 days = _window_days(m)
                 if days is not None and days > book.max_washout_days:
                     category = "long_window"  # "within 5 years": a bar, not a wait
             found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
-    found += [Cue("pseudo", BOTH, 0, m.start(), m.end()) for m in book.pseudo.finditer(lower)]
+    return resolve(found)
+
+
+def resolve(found: list[Cue]) -> list[Cue]:
+    """Overlapping cues: a longer cue over these words wins; cues over exactly the same words
+    all stand; pseudo-cues win and then drop out."""
     found.sort(key=lambda c: (c.start - c.end, c.start))
     kept: list[Cue] = []
     for cue in found:
-        # a longer cue over these words wins; cues over exactly the same words all stand
         if all(
             (k.start, k.end) == (cue.start, cue.end)
             for k in kept
@@ -171,7 +241,7 @@ def _bracket(lower: str, at: int) -> tuple[int, int] | None:
     return (open_at, close if close >= 0 else len(lower))
 
 
-def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str]) -> bool:
+def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] | None) -> bool:
     """Does the cue's scope cover the mention? A cue inside parentheses speaks only for what
     stands in them: "(prior endocrine therapy is allowed)" allows nothing outside."""
     if target.start <= cue.start and cue.end <= target.end:
@@ -196,6 +266,8 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str]) 
         a, b = target.end, cue.start
     if _words_between(lower, a, b) > cue.scope:
         return False
+    if terminators is None:  # the caller knows the sentence has no terminator
+        return True
     stop = terminators.search(lower, a, b)
     # a terminator inside parentheses ends nothing outside them
     return stop is None or (
@@ -209,4 +281,7 @@ def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) ->
     """For each mention, the set of cue categories that reach it."""
     book = book or cue_book()
     cues = find_cues(lower, book)
-    return [{c.category for c in cues if reaches(c, t, lower, book.terminators)} for t in targets]
+    if not cues:
+        return [set() for _ in targets]
+    stops = book.terminators if book.may_stop(lower) else None
+    return [{c.category for c in cues if reaches(c, t, lower, stops)} for t in targets]

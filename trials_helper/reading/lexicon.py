@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .text import _lower_pattern, first_chars
+from .text import _lower_pattern, expand_leading, factor, first_chars
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
 
@@ -90,7 +90,7 @@ class Lexicon:
         # Python tries alternatives in order: longer patterns first, so "trastuzumab deruxtecan"
         # is one mention rather than "trastuzumab" and a stray word.
         lower_parts.sort(key=len, reverse=True)
-        body = "|".join(f"(?:{_lower_pattern(p)})" for p in lower_parts)
+        body = factor([e for p in lower_parts for e in expand_leading(_lower_pattern(p))])
         first = first_chars(body)
         ahead = f"(?=[{re.escape(first)}])" if first else ""
         self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
@@ -117,6 +117,13 @@ class Lexicon:
             ):
                 found.add(column)
         return frozenset(found), False
+
+    def any_in(self, text: str, lower: str) -> bool:
+        """Could the text name a treatment? One scan, so a criterion without any skips the
+        per-sentence reading."""
+        return self._lower_re.search(lower) is not None or (
+            self._exact_re is not None and self._exact_re.search(text) is not None
+        )
 
     def targets(self, sentence: str, lower: str) -> list[Target]:
         """Mentions in a sentence, longest first where they overlap."""

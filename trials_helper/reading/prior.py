@@ -99,7 +99,10 @@ def _one_of_several(lower: str, target: Target, targets: Sequence[Target]) -> bo
 def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
     """Every earlier-treatment mention of every clause, read in context."""
     out: list[Mention] = []
+    lex = lexicon()
     for clause in clauses:
+        if not lex.any_in(clause.text, _lower(clause.text)):
+            continue
         for sentence in sentences(clause.text):
             found = _read_sentence(clause.side, sentence)
             if not found:

@@ -152,12 +152,162 @@ def first_chars(pattern: str) -> str:
     return "".join(sorted(got[0]))
 
 
-def required_literals(pattern: str) -> tuple[str, ...]:
-    """Strings one of which must occur in any text the pattern matches; () if none is sure."""
+def start_chars(pattern: str) -> frozenset[str] | None:
+    """Every character a match can start with, or None when the pattern does not say."""
+    got = _first_of(_sre_parse(pattern))
+    return None if got is None or got[1] or not got[0] else frozenset(got[0])
+
+
+def required_literals(pattern: str, shortest: int = 2) -> tuple[str, ...]:
+    """Strings one of which must occur in any text the pattern matches; () if none is sure
+    (or one of them is shorter than `shortest`, too common to be worth a check)."""
     found = _required(_sre_parse(pattern))
-    if not found or min(map(len, found)) < 2:
+    if not found or min(map(len, found)) < shortest:
         return ()
     return tuple(sorted(found))
+
+
+_META = frozenset("()[]{}|?*+.^$")
+_QUANTIFIER = frozenset("?*+{")
+
+
+def _top_level(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|(b|c)" gives "a" and "(b|c)")."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+def _plain_start(pattern: str) -> tuple[str, str]:
+    """(the plain characters a pattern starts with, the rest of it as a pattern)."""
+    if len(_top_level(pattern)) > 1:
+        return "", pattern
+    chars: list[str] = []
+    ends: list[int] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+                chars.append(pattern[i + 1])
+                i += 2
+                ends.append(i)
+                continue
+            break
+        if ch in _META:
+            break
+        chars.append(ch)
+        i += 1
+        ends.append(i)
+    if chars and i < len(pattern) and pattern[i] in _QUANTIFIER:
+        chars.pop()  # "tablets?": the "s" belongs to the "?"
+        ends.pop()
+    return ("".join(chars), pattern[ends[-1] :]) if chars else ("", pattern)
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """The index of the ")" that closes the group opening at `start`."""
+    depth, i, in_class = 0, start, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+_LEADING_GROUP = re.compile(r"\((?:\?:|\?-i:)?")
+
+
+def expand_leading(pattern: str, limit: int = 64) -> list[str]:
+    """The pattern as alternatives that start with plain characters where a leading group allows
+    it: "(?:at least|over) (?:\\d+)" gives "at least (?:\\d+)" and "over (?:\\d+)". In the
+    order the engine would try them, so an alternation of the result matches what the pattern
+    matches, first alternative first."""
+    m = _LEADING_GROUP.match(pattern)
+    if m is None or pattern.startswith(("(?=", "(?!", "(?<", "(?P")):
+        return [pattern]
+    end = _group_end(pattern, 0)
+    rest = pattern[end + 1 :] if end > 0 else ""
+    if end < 0 or rest[:1] in ("*", "+", "{") or rest[:2] == "??":
+        return [pattern]
+    optional = rest[:1] == "?"
+    rest = rest[1:] if optional else rest
+    heads = [alt + rest for alt in _top_level(pattern[m.end() : end])]
+    heads += [rest] if optional else []
+    out: list[str] = []
+    for head in heads:
+        out += expand_leading(head, limit) if len(out) + len(heads) < limit else [head]
+    return out if len(out) <= limit else [pattern]
+
+
+def factor(patterns: Sequence[str]) -> str:
+    """One alternation of the patterns, in their order, with shared plain starts written once.
+
+    Python's engine tries the alternatives of a long list one by one at every position; written
+    as a tree ("pa(?:clitaxel|lbociclib)") it rejects a position after a few characters. Patterns
+    with the same first character are tried where the first of them stood; patterns that start
+    with a group or class keep their own place.
+    """
+    return _factor([_plain_start(p) for p in patterns])
+
+
+def _factor(items: list[tuple[str, str]]) -> str:
+    order: list[str | tuple[str, str]] = []
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for prefix, rest in items:
+        if not prefix:
+            order.append((prefix, rest))
+        elif prefix[0] in groups:
+            groups[prefix[0]].append((prefix, rest))
+        else:
+            groups[prefix[0]] = [(prefix, rest)]
+            order.append(prefix[0])
+    out = []
+    for key in order:
+        if isinstance(key, tuple):
+            out.append(_grouped(key[1]))
+            continue
+        members = groups[key]
+        common = members[0][0]
+        for prefix, _ in members[1:]:
+            while not prefix.startswith(common):
+                common = common[:-1]
+        if len(members) == 1:
+            out.append(re.escape(common) + _grouped(members[0][1]))
+        else:
+            inner = _factor([(prefix[len(common) :], rest) for prefix, rest in members])
+            out.append(f"{re.escape(common)}(?:{inner})")
+    return "|".join(out)
+
+
+def _grouped(rest: str) -> str:
+    return f"(?:{rest})" if len(_top_level(rest)) > 1 else rest
 
 
 class LowerPattern:
