@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from .lexicon import Target
 from .text import (
     _lower_pattern,
+    _plain_start,
     _top_level,
     expand_leading,
     factor,
@@ -113,6 +114,7 @@ class Scanner(NamedTuple):
 
     starts: re.Pattern[str]
     by_char: dict[str, tuple[tuple[int, int, re.Pattern[str]], ...]]  # (slot, rule, pattern)
+    by_two: dict[str, tuple[tuple[int, int, re.Pattern[str]], ...]]  # by two first characters
     slots: int
 
 
@@ -120,16 +122,39 @@ _PSEUDO_RULE = -1
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
+def _two_char_starts(source: str) -> set[str] | None:
+    """The first two characters of every match, where every alternative starts with two plain
+    characters; None otherwise."""
+    out = set()
+    for alt in _top_level(_NAMED_GROUP.sub("(?:", source)):
+        for plain in expand_leading(alt):
+            start = _plain_start(plain)[0]
+            if len(start) < 2:
+                return None
+            out.add(start[:2])
+    return out
+
+
 def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source: str) -> Scanner:
     entries = [(i, p) for i, rule in enumerate(rules) for p in rule.patterns]
     entries.append((_PSEUDO_RULE, pseudo))
     sources = [src for rule in rules for src in rule.sources] + [pseudo_source]
-    any_char: list[tuple[int, int, re.Pattern[str]]] = []
-    by_char: dict[str, list[tuple[int, int, re.Pattern[str]]]] = {}
+    Entry = tuple[int, int, re.Pattern[str]]
+    any_char: list[Entry] = []
+    by_one: dict[str, list[Entry]] = {}  # patterns known by their first character only
+    by_two: dict[str, list[Entry]] = {}  # patterns known by their first two characters
     for slot, ((rule, pattern), source) in enumerate(zip(entries, sources, strict=True)):
+        entry = (slot, rule, pattern)
+        two = _two_char_starts(source)
+        if two is not None:
+            for key in two:
+                by_two.setdefault(key, []).append(entry)
+            continue
         chars = start_chars(source)
-        for ch in chars if chars is not None else ("",):
-            (by_char.setdefault(ch, []) if ch else any_char).append((slot, rule, pattern))
+        if chars is None:
+            any_char.append(entry)
+        for ch in chars or ():
+            by_one.setdefault(ch, []).append(entry)
     # one tree of every alternative (named groups dropped: names repeat across patterns)
     every = factor(
         sorted(
@@ -142,9 +167,13 @@ def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source:
         )
     )
     starts = re.compile(rf"(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
-    table = {ch: tuple(sorted([*found, *any_char])) for ch, found in by_char.items()}
-    table[""] = tuple(any_char)
-    return Scanner(starts, table, len(entries))
+    one = {ch: tuple(sorted([*found, *any_char])) for ch, found in by_one.items()}
+    one[""] = tuple(any_char)
+    two = {
+        key: tuple(sorted({*found, *by_one.get(key[0], ()), *any_char}))
+        for key, found in by_two.items()
+    }
+    return Scanner(starts, one, two, len(entries))
 
 
 @lru_cache(maxsize=1)
@@ -190,10 +219,11 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
     assert scanner is not None
     found: list[Cue] = []
     done = [0] * scanner.slots  # where each pattern's previous match ended
-    table, any_char = scanner.by_char, scanner.by_char[""]
+    one, two, any_char = scanner.by_char, scanner.by_two, scanner.by_char[""]
     for at in scanner.starts.finditer(lower):
         p = at.start()
-        for slot, index, pattern in table.get(lower[p], any_char):
+        tries = two.get(lower[p : p + 2])
+        for slot, index, pattern in one.get(lower[p], any_char) if tries is None else tries:
             if p < done[slot]:
                 continue
             m = pattern.match(lower, p)

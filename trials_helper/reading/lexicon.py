@@ -14,7 +14,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .text import _lower_pattern, expand_leading, factor, first_chars
+from .text import (
+    LowerPattern,
+    _lower_pattern,
+    _plain_start,
+    expand_leading,
+    factor,
+    first_chars,
+)
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
 
@@ -90,7 +97,16 @@ class Lexicon:
         # Python tries alternatives in order: longer patterns first, so "trastuzumab deruxtecan"
         # is one mention rather than "trastuzumab" and a stray word.
         lower_parts.sort(key=len, reverse=True)
-        body = factor([e for p in lower_parts for e in expand_leading(_lower_pattern(p))])
+        # Patterns that start with a word class ("[a-z]+?mab deruxtecan", a code-named ADC)
+        # would be tried at every word; each runs on its own, only where its sure words are.
+        expanded = [e for p in lower_parts for e in expand_leading(_lower_pattern(p))]
+        plain = [e for e in expanded if _plain_start(e)[0]]
+        self._gated = tuple(
+            LowerPattern(rf"(?<![a-z0-9])(?:{e})(?![a-z0-9])")
+            for e in expanded
+            if not _plain_start(e)[0]
+        )
+        body = factor(plain)
         first = first_chars(body)
         ahead = f"(?=[{re.escape(first)}])" if first else ""
         self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
@@ -121,13 +137,14 @@ class Lexicon:
     def any_in(self, text: str, lower: str) -> bool:
         """Could the text name a treatment? One scan, so a criterion without any skips the
         per-sentence reading."""
-        return self._lower_re.search(lower) is not None or (
-            self._exact_re is not None and self._exact_re.search(text) is not None
-        )
+        return (
+            self._lower_re.search(lower) is not None or any(g.search(lower) for g in self._gated)
+        ) or (self._exact_re is not None and self._exact_re.search(text) is not None)
 
     def targets(self, sentence: str, lower: str) -> list[Target]:
         """Mentions in a sentence, longest first where they overlap."""
         spans = [(m.start(), m.end()) for m in self._lower_re.finditer(lower)]
+        spans += [(m.start(), m.end()) for g in self._gated for m in g.finditer(lower)]
         if self._exact_re is not None:
             spans += [(m.start(), m.end()) for m in self._exact_re.finditer(sentence)]
         if not spans:
