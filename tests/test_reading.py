@@ -379,3 +379,52 @@ def test_one_pass_cue_scan_finds_what_a_pass_per_rule_finds():
                     found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
         found += [Cue("pseudo", "both", 0, m.start(), m.end()) for m in book.pseudo.finditer(lower)]
         assert find_cues(lower, book) == resolve(found), lower
+
+
+# Entry routes joined by "OR" (#14 point 4: never rule out on a rule only some routes set).
+def _route_verdicts(nct: str, profile: Profile, label: str):
+    from trials_helper.match import match_trial
+
+    m = match_trial(profile, parse_study(load_study(nct)))
+    return [v for v in m.verdicts if label in v.label]
+
+
+def test_a_rule_in_one_of_several_entry_routes_asks():
+    # NCT05950945 (real record), cohort 3: "recurrence < 2 years from adjuvant ET OR progression
+    # on a CDK4/6 inhibitor ... OR progression within 12 months of CDK4/6 in first line"
+    (v,) = _route_verdicts(
+        "NCT05950945", Profile(hr="positive", her2="low", prior_cdk46="no"), "CDK4/6"
+    )
+    assert v.verdict == ASK
+    assert "Has disease progression on CDK4/6 inhibitor-based regimen" in v.evidence
+    study = load_study("NCT05950945")
+    clauses = read_clauses(study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"])
+    rules = [
+        m
+        for m in read_mentions(clauses)
+        if m.column == "prior_cdk46" and m.value is not PriorValue.ANY
+    ]
+    assert rules and not any(m.firm for m in rules)
+
+
+def test_a_route_for_another_tumour_is_not_an_alternative():
+    # NCT01105650 (corpus): "ovarian cancer ... after at least 2 prior salvage chemotherapy
+    # regimens" OR "metastatic breast cancer ... failed at least one salvage chemotherapy
+    # regimen": a person with breast cancer has one route only, so its rule binds
+    text = (
+        "Inclusion Criteria:\n  Diagnosis of recurrent ovarian cancer, fallopian tube, or primary"
+        " peritoneal cancer that has failed or progressed after at least 2 prior salvage"
+        " chemotherapy regimens (directed at recurrent/metastatic disease).\n  OR\n  Diagnosis"
+        " of metastatic breast cancer (female or male) that has progressed on or failed at least"
+        " one salvage chemotherapy regimen for metastatic disease"
+    )
+    breast = [m for m in read_mentions(read_clauses(text)) if "breast" in m.clause]
+    assert breast and all(m.firm and m.binding is Binding.ALL for m in breast)
+
+
+def test_a_rule_every_route_sets_still_binds():
+    # NCT05870579 (real record): each of the three "OR" routes asks for endocrine therapy
+    (v,) = _route_verdicts(
+        "NCT05870579", Profile(hr="positive", her2="zero", prior_endocrine="no"), "hormone therapy"
+    )
+    assert v.verdict == NOT_MET

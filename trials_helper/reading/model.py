@@ -20,6 +20,7 @@ class Binding(StrEnum):
     ALL = "all"
     COHORT = "cohort"
     CONDITIONAL = "conditional"
+    ROUTE = "route"  # one of several entry routes joined by "or"
 
 
 class Setting(StrEnum):
@@ -79,8 +80,9 @@ class Mention:
     specific: bool = False  # a single drug ("fulvestrant") rather than the class
     doubt: bool = False  # a reading that must not rule a trial out by itself
     group: bool = False  # read from words for several classes ("systemic therapy")
+    route: int | None = None  # the criterion's place when it is one of several entry routes
 
     @property
     def firm(self) -> bool:
         """Binds everyone the clause speaks for, with no allowance, condition or doubt."""
-        return not self.doubt and self.binding is not Binding.CONDITIONAL
+        return not self.doubt and self.binding not in (Binding.CONDITIONAL, Binding.ROUTE)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..eligibility import EXCLUSION
@@ -96,11 +96,59 @@ def _one_of_several(lower: str, target: Target, targets: Sequence[Target]) -> bo
     return False
 
 
+# Criteria that are entry routes: "Has recurrent disease < 2 years from adjuvant ET OR" / "Has
+# progression on a CDK4/6 inhibitor OR" / ...; a criterion that is only "OR" joins its neighbours.
+_OR_END = re.compile(r"(?:\bor|\band/or)\s*[:;,.]?\s*$", re.I)
+_OR_START = re.compile(r"^\W*(?:or|and/or)\b", re.I)
+_OR_ONLY = re.compile(r"^\W*(?:or|and/or)\W*$", re.I)
+
+
+def _routes(clauses: Sequence[Clause]) -> list[int | None]:
+    """For each clause, the entry-route group it belongs to (None outside any)."""
+    group: list[int | None] = [None] * len(clauses)
+    for i in range(len(clauses) - 1):
+        a, b = clauses[i], clauses[i + 1]
+        if a.side == b.side and (_OR_END.search(a.text) or _OR_START.match(b.text)):
+            group[i + 1] = group[i] = group[i] if group[i] is not None else i
+    return group
+
+
+def _mark_routes(clauses: Sequence[Clause], found: list[list[Mention]]) -> None:
+    """A rule in one of several entry routes binds only those who enter that way: it counts at
+    study level as a cohort's rule does (routes that contradict give "any"), but never firmly,
+    so matching asks instead of ruling out. A rule every route sets stays as it is."""
+    groups: dict[int, list[int]] = {}
+    for i, group in enumerate(_routes(clauses)):
+        other_tumour = found[i] and all("other_tumour" in m.cues for m in found[i])
+        # "ovarian cancer after 2 lines OR breast cancer after 1": not a route for this reader
+        if group is not None and not other_tumour and not _OR_ONLY.match(clauses[i].text):
+            groups.setdefault(group, []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        shared = set.intersection(
+            *(
+                {(m.column, m.value) for m in found[i] if m.value is not PriorValue.ANY}
+                for i in members
+            )
+        )
+        for i in members:
+            found[i] = [
+                m
+                if (m.column, m.value) in shared or m.value is PriorValue.ANY
+                else replace(m, binding=Binding.ROUTE, route=i)
+                if m.binding is Binding.ALL
+                else replace(m, doubt=True)
+                for m in found[i]
+            ]
+
+
 def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
     """Every earlier-treatment mention of every clause, read in context."""
-    out: list[Mention] = []
+    clauses = tuple(clauses)
+    per_clause: list[list[Mention]] = [[] for _ in clauses]
     lex = lexicon()
-    for clause in clauses:
+    for clause, out in zip(clauses, per_clause, strict=True):
         if not lex.any_in(clause.text, _lower(clause.text)):
             continue
         for sentence in sentences(clause.text):
@@ -137,7 +185,8 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
                         group=group,
                     )
                 )
-    return out
+    _mark_routes(clauses, per_clause)
+    return [m for mentions in per_clause for m in mentions]
 
 
 @dataclass(frozen=True)
@@ -204,14 +253,16 @@ def _settle(column: str, mentions: Sequence[Mention], metastatic: bool = True) -
 
 
 def _scopes(mentions: Sequence[Mention]) -> list[list[Mention]]:
-    """Everyone's clauses, and each breast-cancer cohort's with them (a basket trial's ovarian
-    cohort is no one's here). Conditional clauses ("if ...", "for
+    """Everyone's clauses, and each breast-cancer cohort's (and each entry route's) with them (a
+    basket trial's ovarian cohort is no one's here). Conditional clauses ("if ...", "for
     patients with ovarian cancer ...") set no study-level value; the matcher asks about them."""
     everyone = [m for m in mentions if m.binding is Binding.ALL]
     by_cohort: dict[str, list[Mention]] = {}
     for m in mentions:
         if m.binding is Binding.COHORT and m.cohort is not None and is_breast_cohort(m.cohort):
             by_cohort.setdefault(m.cohort.key, []).append(m)
+        elif m.binding is Binding.ROUTE:
+            by_cohort.setdefault(f"route {m.route}", []).append(m)
     return [everyone, *([*everyone, *ms] for ms in by_cohort.values())]
 
 
