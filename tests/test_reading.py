@@ -428,3 +428,54 @@ def test_a_rule_every_route_sets_still_binds():
         "NCT05870579", Profile(hr="positive", her2="zero", prior_endocrine="no"), "hormone therapy"
     )
     assert v.verdict == NOT_MET
+
+
+@pytest.mark.parametrize(
+    "nct, side, line, column, value",
+    [
+        # "hormone-refractory": the class word, with "refractory" as the cue that reaches it
+        (
+            "NCT00912340",
+            "inclusion",
+            "Hormone-refractory metastatic breast cancer defined as disease progression within 6 "
+            "months from starting most recent hormonal therapy",
+            "prior_endocrine",
+            "required",
+        ),
+        # ... but a receptor-negative tumour called hormone-refractory says nothing of treatment
+        (
+            "NCT01031446",
+            "inclusion",
+            "Basal-like disease (triple-negative, hormone-refractory, HER2-negative)",
+            "prior_endocrine",
+            "any",
+        ),
+        # a counting rule said the other way round bars nothing
+        (
+            "NCT00924352",
+            "exclusion",
+            "Patient has had more than 2 prior lines of chemotherapy for locally recurrent or "
+            "metastatic breast cancer. Hormonal therapy will not be considered a line of therapy.",
+            "prior_endocrine",
+            "any",
+        ),
+        (
+            "NCT00054132",
+            "inclusion",
+            "Any number of prior regimens of chemotherapy and/or hormonal therapy are allowed in "
+            "the adjuvant setting, and do not count towards prior therapy when determining "
+            "eligibility for this trial",
+            "prior_endocrine",
+            "any",
+        ),
+    ],
+)
+def test_corpus_lines(nct, side, line, column, value):
+    heading = "Exclusion Criteria:\n\n" if side == "exclusion" else "Inclusion Criteria:\n\n"
+    assert read_prior(read_clauses(heading + "* " + line))[column].value.value == value, nct
+
+
+def test_cdk_spelled_with_a_hyphen_is_a_cdk46_inhibitor():
+    line = "after a CDK-4/6 inhibitor"
+    (target,) = lexicon().targets(line, line.lower())
+    assert target.words == "CDK-4/6 inhibitor" and target.columns == {"prior_cdk46"}

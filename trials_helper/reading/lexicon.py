@@ -132,6 +132,14 @@ class Lexicon:
                 cls.not_pattern and cls.not_pattern.fullmatch(words)
             ):
                 found.add(column)
+        if not found and sentence is not None:
+            # words whose pattern looks past them ("hormone" in "hormone-refractory")
+            found = {
+                c
+                for c, cls in self.classes.items()
+                if cls.pattern.match(sentence, start)
+                and not (cls.not_pattern and cls.not_pattern.fullmatch(words))
+            }
         return frozenset(found), False
 
     def any_in(self, text: str, lower: str) -> bool:
