@@ -450,6 +450,16 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_endocrine",
             "any",
         ),
+        # a rule for those with a marker binds only them (NCT06099769, a recorded study)
+        (
+            "NCT06099769",
+            "inclusion",
+            "Patients with PD-L1 positive breast cancer (CPS >= 10) should have received prior "
+            "treatment with pembrolizumab in combination with chemotherapy in the first line "
+            "setting unless there is a contraindication to checkpoint inhibitor therapy.",
+            "prior_chemo",
+            "any",
+        ),
         # a counting rule said the other way round bars nothing
         (
             "NCT00924352",
