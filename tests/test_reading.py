@@ -489,3 +489,41 @@ def test_cdk_spelled_with_a_hyphen_is_a_cdk46_inhibitor():
     line = "after a CDK-4/6 inhibitor"
     (target,) = lexicon().targets(line, line.lower())
     assert target.words == "CDK-4/6 inhibitor" and target.columns == {"prior_cdk46"}
+
+
+@pytest.mark.parametrize(
+    "nct, line, expected",
+    [
+        # a bar reaches every item of the list it opens ("including ...")
+        (
+            "NCT00265759",
+            "No prior treatment for invasive breast cancer, including radiotherapy, endocrine "
+            "therapy, chemotherapy, or investigational agents",
+            {"prior_endocrine": "excluded", "prior_chemo": "excluded"},
+        ),
+        # "X and Y" asks for both, even with an "or" elsewhere in the sentence
+        (
+            "NCT02038010",
+            "Patients must have had progression on a trastuzumab and taxane-based chemotherapy "
+            "regimen during or after treatment for locally advanced or metastatic disease",
+            {"prior_her2": "required", "prior_chemo": "required"},
+        ),
+        # "X or Y" asks for neither on its own
+        (
+            "NCT00431067",
+            "Patients must have progressed following receipt of prior standard trastuzumab "
+            "treatment or standard chemotherapy in conjunction with trastuzumab.",
+            {"prior_chemo": "any"},
+        ),
+        # "with or without" is a combination, not a choice
+        (
+            "NCT06176261",
+            "Cohort A: prior progression to treatment with at least one line of endocrine "
+            "treatment (with or without CDK4/6 inhibition) in the metastatic setting is mandatory.",
+            {"prior_endocrine": "required"},
+        ),
+    ],
+)
+def test_lists_of_treatments(nct, line, expected):
+    readings = read_prior(read_clauses("Inclusion Criteria:\n\n* " + line))
+    assert {c: readings[c].value.value for c in expected} == expected, nct

@@ -286,6 +286,11 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] |
         # a list in parentheses expands the words before it: "No prior EGFR-targeting
         # therapies (e.g., ..., trastuzumab)" -- the cue reaches it where the list opens
         target = Target(around[0], around[0] + 1, "", target.columns, target.group, target.specific)
+    opener = _list_opener(lower, target.start) if cue.end <= target.start else None
+    if opener is not None and cue.end <= opener:
+        # "No prior treatment for breast cancer, including radiotherapy, endocrine therapy,
+        # chemotherapy": the items of a list stand where the list opens
+        target = Target(opener, opener + 1, "", target.columns, target.group, target.specific)
     if target.start >= cue.end:
         if cue.direction == BACKWARD:
             return False
@@ -305,6 +310,27 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] |
         and all(_bracket(lower, m.start()) for m in terminators.finditer(lower, a, b))
         and _bracket(lower, a) is None
     )
+
+
+_LIST_OPENER = re.compile(r"(?:\bincluding|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s")
+_LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
+
+
+def _list_opener(lower: str, at: int) -> int | None:
+    """Where the list that holds the words at `at` opens ("including A, B, C"), or None."""
+    if "including" not in lower and "such as" not in lower and "e.g." not in lower:
+        return None
+    window = lower[max(0, at - 160) : at]
+    openers = list(_LIST_OPENER.finditer(window))
+    if not openers:
+        return None
+    found = openers[-1]
+    between = window[found.end() :]
+    if re.search(r"[.;:()]", between):
+        return None
+    if not all(len(item.split()) <= 4 for item in _LIST_ITEM_SPLIT.split(between)):
+        return None
+    return max(0, at - 160) + found.start()
 
 
 def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) -> list[set[str]]:

@@ -70,9 +70,23 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
     return tuple(out)
 
 
-# what may stand between two items of one list: "chemotherapy, radiation, and/or surgery"
-_LIST_GAP = re.compile(r"[\s,;()/-]*(?:(?:and/or|or|and)\b[\s,;()/-]*)?(?:[\w-]+[\s,;()/-]+){0,2}?")
-_OR = re.compile(r"\bor\b")
+# what may stand between two items of one list: "chemotherapy, radiation, and/or surgery",
+# "chemotherapy, biotherapy, and/or hormonal therapy" (a word the lexicon does not know)
+_GAP_PART = re.compile(r"and/or|[\w-]+|[\s,;()/]+")
+_CONJUNCTION = frozenset({"and", "or", "and/or", "nor", "plus"})
+
+
+def _list_gap(gap: str) -> bool:
+    parts = _GAP_PART.findall(gap)
+    if "".join(parts) != gap:
+        return False
+    words = [p for p in parts if p[0].isalnum() or p[0] == "-"]
+    if "with" in words or "without" in words:
+        return False  # "X with Y", "X (with or without Y)": a combination, not a choice
+    return sum(w not in _CONJUNCTION for w in words) <= 2
+
+
+_OR = re.compile(r"\bor\b|and/or")
 
 
 @lru_cache(maxsize=1)
@@ -82,18 +96,36 @@ def _alternatives() -> re.Pattern[str]:
 
 def _one_of_several(lower: str, target: Target, targets: Sequence[Target]) -> bool:
     """Is the mention one choice in an "or" list with another kind of treatment ("chemotherapy
-    and/or surgery", "endocrine therapy or chemotherapy")? Then none of them is required."""
+    and/or surgery", "endocrine therapy or chemotherapy")? Then none of them is required. The
+    "or" must join the list itself: "both endocrine therapy and a CDK4/6 inhibitor (either alone
+    or with ...)" and "relapsed on or refractory to ... chemotherapy, T-DXd and PARP
+    inhibitors" ask for every item."""
     if " or" not in lower and "/or" not in lower:
         return False
-    spans = [(t.start, t.end) for t in targets if not t.columns & target.columns]
-    spans += [(m.start(), m.end()) for m in _alternatives().finditer(lower)]
-    for start, end in spans:
-        gap = lower[target.end : start] if start >= target.end else lower[end : target.start]
-        if len(gap) < 60 and _LIST_GAP.fullmatch(gap):
-            around = lower[max(0, min(start, target.start) - 60) : max(end, target.end) + 60]
-            if _OR.search(around):
-                return True
-    return False
+    items = sorted(
+        {(t.start, t.end, bool(t.columns & target.columns)) for t in targets}
+        | {(m.start(), m.end(), False) for m in _alternatives().finditer(lower)}
+    )
+    items = [x for x in items if x[:2] == (target.start, target.end) or not _overlaps(x, target)]
+    at = next(i for i, x in enumerate(items) if x[:2] == (target.start, target.end))
+
+    def joined(a: tuple[int, int, bool], b: tuple[int, int, bool]) -> str | None:
+        gap = lower[a[1] : b[0]]
+        return gap if len(gap) < 60 and _list_gap(gap) else None
+
+    first = last = at
+    while first > 0 and joined(items[first - 1], items[first]) is not None:
+        first -= 1
+    while last < len(items) - 1 and joined(items[last], items[last + 1]) is not None:
+        last += 1
+    chain = items[first : last + 1]
+    if all(same for *_span, same in chain):
+        return False  # one class named several ways
+    return any(_OR.search(lower[a[1] : b[0]]) for a, b in zip(chain, chain[1:], strict=False))
+
+
+def _overlaps(item: tuple[int, int, bool], target: Target) -> bool:
+    return item[0] < target.end and target.start < item[1]
 
 
 # Criteria that are entry routes: "Has recurrent disease < 2 years from adjuvant ET OR" / "Has
