@@ -527,3 +527,16 @@ def test_cdk_spelled_with_a_hyphen_is_a_cdk46_inhibitor():
 def test_lists_of_treatments(nct, line, expected):
     readings = read_prior(read_clauses("Inclusion Criteria:\n\n* " + line))
     assert {c: readings[c].value.value for c in expected} == expected, nct
+
+
+def test_every_item_of_an_including_list_is_read_in_its_setting():
+    # NCT06393374 (a recorded study): the adjuvant setting reaches each listed class, even
+    # behind "including but not limited to" and a parenthesised name
+    line = (
+        "Received anticancer therapy in the adjuvant phase including but not limited to "
+        "chemotherapy, small molecule anticancer drugs, poly (adenosine diphosphate ribose) "
+        "polymerase (PARP) inhibitors, ADCs, and/or immunotherapy"
+    )
+    mentions = read_mentions(read_clauses("Exclusion Criteria:\n\n* " + line))
+    assert {m.words for m in mentions} >= {"chemotherapy", "PARP", "ADCs", "immunotherapy"}
+    assert all(m.setting.value == "early" for m in mentions)

@@ -312,7 +312,8 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] |
     )
 
 
-_LIST_OPENER = re.compile(r"(?:\bincluding|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s")
+_LIST_OPENER = re.compile(r"(?:\bincluding(?:,? but not limited to)?|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
 
 
@@ -325,7 +326,7 @@ def _list_opener(lower: str, at: int) -> int | None:
     if not openers:
         return None
     found = openers[-1]
-    between = window[found.end() :]
+    between = _PARENTHESES.sub("", window[found.end() :])  # "poly (ADP-ribose) polymerase"
     if re.search(r"[.;:()]", between):
         return None
     if not all(len(item.split()) <= 4 for item in _LIST_ITEM_SPLIT.split(between)):
