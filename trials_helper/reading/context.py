@@ -312,7 +312,9 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] |
     )
 
 
-_LIST_OPENER = re.compile(r"(?:\bincluding(?:,? but not limited to)?|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s")
+_LIST_OPENER = re.compile(
+    r"(?:\bincluding(?:,? but not limited to)?|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s"
+)
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
 
