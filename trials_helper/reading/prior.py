@@ -140,7 +140,8 @@ def _routes(clauses: Sequence[Clause]) -> list[int | None]:
     group: list[int | None] = [None] * len(clauses)
     for i in range(len(clauses) - 1):
         a, b = clauses[i], clauses[i + 1]
-        if a.side == b.side and (_OR_END.search(a.text) or _OR_START.match(b.text)):
+        # the end of a long criterion is all that matters ("... OR"): search only there
+        if a.side == b.side and (_OR_END.search(a.text[-16:]) or _OR_START.match(b.text)):
             group[i + 1] = group[i] = group[i] if group[i] is not None else i
     return group
 
