@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from .eligibility import EXCLUSION, INCLUSION, split_sides
 from .reading.document import cohorts_of, read_clauses
@@ -145,7 +145,9 @@ class TrialFacets:
 
     def for_cohort(self, cohort: CohortFacets | None) -> TrialFacets:
         """These facets as they stand for people in one cohort."""
-        return replace(self, **cohort.facets) if cohort is not None else self
+        if cohort is None:
+            return self
+        return replace(self, **cast(dict[str, Any], dict(cohort.facets)))
 
     def facets(self) -> list[Facet]:
         return [getattr(self, name) for name in FACET_NAMES]
@@ -189,7 +191,7 @@ class _Text:
     title: str  # titles + conditions + keywords
     memo: dict[str, bool] = field(default_factory=dict, compare=False)  # answers read once
 
-    def first(self, texts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
+    def first(self, texts: Sequence[str], pattern: re.Pattern[str] | LowerPattern) -> str | None:
         for t in texts:
             if pattern.search(t):
                 return t
@@ -560,7 +562,7 @@ def _her2(t: _Text) -> Facet:
             "title" if pos == t.title else INCLUSION,
         )
     if neg or low:
-        ev = neg or low
+        ev = neg or low or ""
         return _f(
             name,
             "negative",
@@ -1218,9 +1220,12 @@ def categorise(
             if pattern.search(phrase):
                 return (cat,), f"not in the drug dictionary; described as '{phrase}'"
     if not found:
-        cat = _TYPE_FALLBACK.get(itype)
-        if cat is None:
-            cat = "other_targeted" if re.search(r"[A-Za-z]{1,4}-?\d{2,}", label) else "other"
+        fallback_cat = _TYPE_FALLBACK.get(itype)
+        cat = (
+            fallback_cat
+            if fallback_cat is not None
+            else ("other_targeted" if re.search(r"[A-Za-z]{1,4}-?\d{2,}", label) else "other")
+        )
         return (cat,), f"not in the drug dictionary; by intervention type {itype or 'unknown'}"
     return tuple(dict.fromkeys(found)), "matched " + ", ".join(dict.fromkeys(words))
 
@@ -1389,7 +1394,7 @@ def classify_trial(trial: Trial) -> TrialFacets:
         facet = getattr(facets, name)
         trimmed = _trim_title_evidence(t, facet)
         if trimmed is not facet:
-            facets = replace(facets, **{name: trimmed})
+            facets = replace(facets, **cast(dict[str, Any], {name: trimmed}))
     return facets
 
 

@@ -145,9 +145,9 @@ def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source:
     by_two: dict[str, list[Entry]] = {}  # patterns known by their first two characters
     for slot, ((rule, pattern), source) in enumerate(zip(entries, sources, strict=True)):
         entry = (slot, rule, pattern)
-        two = _two_char_starts(source)
-        if two is not None:
-            for key in two:
+        known = _two_char_starts(source)
+        if known is not None:
+            for key in known:
                 by_two.setdefault(key, []).append(entry)
             continue
         chars = start_chars(source)

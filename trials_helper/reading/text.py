@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from re import _constants as _sre
-from re._parser import parse as _sre_parse
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
 from typing import Any
 
 _DASHES = str.maketrans(
@@ -85,7 +85,7 @@ def _required(items: Any) -> frozenset[str] | None:
         elif op is _sre.BRANCH:
             alternatives = [_required(a) for a in av[1]]
             if all(alternatives):
-                consider(frozenset().union(*alternatives))
+                consider(frozenset().union(*(a for a in alternatives if a)))
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
             consider(_required(av[2]))
     return best
@@ -112,12 +112,13 @@ def _first_of(items: Any) -> tuple[set[str], bool] | None:
             got = _first_of(av[3])
         elif op is _sre.BRANCH:
             alternatives = [_first_of(a) for a in av[1]]
-            if not all(alternatives):
+            known = [a for a in alternatives if a is not None]
+            if len(known) < len(alternatives):
                 return None
-            got = (set().union(*(a[0] for a in alternatives)), any(a[1] for a in alternatives))
+            got = (set().union(*(a[0] for a in known)), any(a[1] for a in known))
         elif op in _REPEATS:
-            got = _first_of(av[2])
-            got = got and (got[0], got[1] or av[0] == 0)
+            inner = _first_of(av[2])
+            got = None if inner is None else (inner[0], inner[1] or av[0] == 0)
         else:
             return None
         if got is None:
