@@ -7,6 +7,7 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -17,7 +18,7 @@ from trials_helper.client import FetchResult
 from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
+from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
 from trials_helper.profile import Profile
 from trials_helper.safetext import md_escape
@@ -98,13 +99,16 @@ def guidance_box(cg: CategoryGuidance, key: str) -> None:
         for col, (title, points) in zip(st.columns(2), sides, strict=True):
             col.markdown(f"**{title}**")
             for p in points:  # the project's own guidance text, so the <small> tag is ours
-                col.markdown(
-                    f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
-                    unsafe_allow_html=True,
-                )
+                col.markdown(f"- {p.text}  \n  {_cited(p.sources)}", unsafe_allow_html=True)
         if cg.examples:
             st.caption("Examples named in the documents: " + ", ".join(cg.examples))
-        st.caption("Sources: " + "; ".join(map(source_label, cg.sources)))
+        st.caption("Documents: " + md(load_guidance().cite(cg.sources)))
+
+
+def _cited(sources: Sequence[str]) -> str:
+    """The documents behind a line of guidance, by title and kind, in small print (our own
+    data, escaped all the same)."""
+    return f"<small>({html.escape(load_guidance().from_(tuple(sources)))})</small>"
 
 
 def trial_card(m: TrialMatch, unit: str) -> None:
@@ -309,16 +313,10 @@ def discussion_panel(
         if points:
             st.markdown(f"**{title}**")
             for p in points:
-                st.markdown(
-                    f"- {p.text} <small>({'; '.join(map(source_label, p.sources))})</small>",
-                    unsafe_allow_html=True,
-                )
+                st.markdown(f"- {p.text} {_cited(p.sources)}", unsafe_allow_html=True)
     st.subheader("Questions to ask your care team")
     for q in relevant_questions(profile, chosen, g):
-        st.markdown(
-            f"- {q.text} <small>({'; '.join(map(source_label, q.sources))})</small>",
-            unsafe_allow_html=True,
-        )
+        st.markdown(f"- {q.text} {_cited(q.sources)}", unsafe_allow_html=True)
     st.subheader("Your marked trials")
     if not chosen:
         st.caption(

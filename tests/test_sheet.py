@@ -29,7 +29,8 @@ def test_both_formats_carry_profile_trial_verdicts_questions_and_sources():
         assert "Hormone receptors" in text and "ER/PR" in text and "): positive" in text
         assert "The trial requires an earlier CDK4/6 inhibitor" in text
         assert "Hormone (endocrine) therapy" in text  # its main category's guidance
-        assert "source: 004_66b58222854cfaa1.txt" in text  # trial pros and cons are sourced
+        # trial pros and cons are sourced, each document by its title and kind
+        assert "How is metastatic breast cancer treated?" in text and "patient guide" in text
         assert "questions" in text.lower()
     assert DISCLAIMER in md
     assert page.startswith("<!doctype html>") and "@media print" in page
@@ -75,7 +76,7 @@ def test_pdf_carries_the_same_content():
         "Hormone receptors (ER/PR): positive",
         "The trial requires an earlier CDK4/6 inhibitor",
         "Questions to ask",
-        "004_66b58222854cfaa1.txt",
+        "How is metastatic breast cancer treated?",
         "It is not medical advice",
     ):
         assert words in text, words
@@ -105,3 +106,12 @@ def test_every_format_names_the_cohort_that_may_fit():
     for text in (markdown(data), html_page(data), _pdf_text(data)):
         assert "Group in this trial: Triple negative breast cancer" in text
         assert "may fit; check with your oncologist" in text
+
+
+def test_sources_are_named_by_title_and_kind_in_every_format():
+    data = sheet_for(load_study("NCT06016738"))
+    for text in (markdown(data), html_page(data), _pdf_text(data)):
+        assert ".txt" not in text  # file names stay in the data
+        assert "source: " not in text.lower()  # no "Sources: source: ..."
+        assert "Treatment of Metastatic Breast Cancer" in text and "NCI summary" in text
+        assert "from " in text

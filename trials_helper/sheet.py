@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .guidance import Guidance, Point, Question, load_guidance, source_label
+from .guidance import Guidance, Point, Question, load_guidance
 from .match import VERDICT_LABELS, TrialMatch
 from .profile import LABELS, Profile
 from .safetext import clean, md_escape
@@ -59,8 +59,9 @@ def _md_escape(text: str) -> str:
     return md_escape(text)
 
 
-def _sources(point: Point | Question) -> str:
-    return "; ".join(source_label(s) for s in point.sources)
+def _sources(point: Point | Question, g: Guidance) -> str:
+    """'from "Title", kind; …': each document by the title and kind a person recognises."""
+    return g.from_(point.sources)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
 def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tuple[str, str]]]]:
     """(title, [(text, sources)]): trials in general, then each marked trial's main category."""
     sections = [
-        (title, [(p.text, _sources(p)) for p in points])
+        (title, [(p.text, _sources(p, g)) for p in points])
         for title, points in (
             ("Why people consider trials", g.trials_why),
             ("Possible benefits", g.trials_pros),
@@ -130,8 +131,8 @@ def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tup
         sections.append(
             (
                 f"{cg.title}: {cg.description}",
-                [(f"Pro: {p.text}", _sources(p)) for p in cg.pros]
-                + [(f"Con: {p.text}", _sources(p)) for p in cg.cons],
+                [(f"Pro: {p.text}", _sources(p, g)) for p in cg.pros]
+                + [(f"Con: {p.text}", _sources(p, g)) for p in cg.cons],
             )
         )
     return sections
@@ -173,10 +174,10 @@ def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
         out.append("")
     out += ["## Questions to ask", ""]
     out += [
-        f"- [ ] {q.text} _({_sources(q)})_"
+        f"- [ ] {q.text} _({_sources(q, g)})_"
         for q in relevant_questions(data.profile, data.marked, g)
     ]
-    out += ["", "---", f"_{g.disclaimer.text} ({_sources(g.disclaimer)})_", ""]
+    out += ["", "---", f"_{g.disclaimer.text} ({_sources(g.disclaimer, g)})_", ""]
     return "\n".join(out)
 
 
@@ -243,12 +244,13 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         parts.append("</ul>")
     parts.append("<h2>Questions to ask</h2><ul>")
     parts += [
-        f"<li>&#9744; {_e(q.text)} <span class='src'>({_e(_sources(q))})</span></li>"
+        f"<li>&#9744; {_e(q.text)} <span class='src'>({_e(_sources(q, g))})</span></li>"
         for q in relevant_questions(data.profile, data.marked, g)
     ]
     parts += [
         "</ul>",
-        f"<p class='src'>{_e(g.disclaimer.text)} ({_e(_sources(g.disclaimer))})</p></body></html>",
+        f"<p class='src'>{_e(g.disclaimer.text)} ({_e(_sources(g.disclaimer, g))})</p>"
+        "</body></html>",
     ]
     return "\n".join(parts)
 
@@ -367,8 +369,8 @@ def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bo
 
     heading("Questions to ask", 13)
     bullets(
-        [f"{q.text} ({_sources(q)})" for q in relevant_questions(data.profile, data.marked, g)],
+        [f"{q.text} ({_sources(q, g)})" for q in relevant_questions(data.profile, data.marked, g)],
         mark="[ ]",
     )
-    para(f"{g.disclaimer.text} ({_sources(g.disclaimer)})", 8.5)
+    para(f"{g.disclaimer.text} ({_sources(g.disclaimer, g)})", 8.5)
     return bytes(pdf.output())
