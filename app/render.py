@@ -159,7 +159,15 @@ def trial_card(m: TrialMatch, unit: str) -> None:
         if m.questions:
             with st.expander("Questions to ask about this trial"):
                 for q in m.questions:
-                    st.markdown(f"- {md(q)}")
+                    _question(q)
+
+
+def _question(q: str) -> None:
+    """A trial question in our words; the trial's own words it rests on, shortened, apart."""
+    st.markdown(f"- {md(getattr(q, 'text', q))}")
+    quote = getattr(q, "quote", "")
+    if quote:
+        st.caption(f"The trial says: \u201c{md(quote)}\u201d")
 
 
 def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
@@ -325,7 +333,7 @@ def discussion_panel(
     for m in chosen:
         st.markdown(f"**{md(m.trial.title)}** ({md(m.trial.nct_id)}) — {m.level}")
         for q in m.questions:
-            st.markdown(f"- {md(q)}")
+            _question(q)
     sheet = SheetData(
         profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
     )

@@ -70,7 +70,7 @@ class _TrialBlock:
     url: str
     facts: tuple[str, ...]
     verdicts: tuple[tuple[str, str, str, str], ...]  # rule, verdict, why, trial's words
-    questions: tuple[str, ...]
+    questions: tuple[tuple[str, str], ...]  # (our question, the trial's words it rests on or "")
 
 
 def _about(data: SheetData) -> list[str]:
@@ -110,7 +110,7 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
         verdicts=tuple(
             (v.label, VERDICT_LABELS[v.verdict], v.reason, v.evidence or "—") for v in m.verdicts
         ),
-        questions=tuple(m.questions),
+        questions=tuple((getattr(q, "text", q), getattr(q, "quote", "")) for q in m.questions),
     )
 
 
@@ -165,7 +165,10 @@ def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
         ]
         if block.questions:
             out += ["", "Questions about this trial:", ""]
-            out += [f"- {_md_escape(q)}" for q in block.questions]
+            for q, quote in block.questions:
+                out.append(f"- {_md_escape(q)}")
+                if quote:
+                    out.append(f'  - The trial says: "{_md_escape(quote)}"')
         out.append("")
     out += ["## Before you talk to your oncologist", "", "What the source documents say:", ""]
     for title, points in _guidance_sections(data, g):
@@ -231,7 +234,16 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         parts.append("</table>")
         if block.questions:
             parts.append("<p>Questions about this trial:</p><ul>")
-            parts += [f"<li>{_e(q)}</li>" for q in block.questions]
+            parts += [
+                f"<li>{_e(q)}"
+                + (
+                    f"<br><span class='src'>The trial says: \u201c{_e(quote)}\u201d</span>"
+                    if quote
+                    else ""
+                )
+                + "</li>"
+                for q, quote in block.questions
+            ]
             parts.append("</ul>")
         parts.append("</div>")
     parts.append("<h2>Before you talk to your oncologist</h2>")
@@ -359,7 +371,12 @@ def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bo
         pdf.ln(2)
         if block.questions:
             para("Questions about this trial:", 10, "B", gap=0.5)
-            bullets(block.questions)
+            bullets(
+                [
+                    q + (f' (The trial says: "{quote}")' if quote else "")
+                    for q, quote in block.questions
+                ]
+            )
 
     heading("Before you talk to your oncologist", 13)
     para("What the source documents say:", 10)
