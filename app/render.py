@@ -18,7 +18,7 @@ from trials_helper.client import FetchResult
 from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance
+from trials_helper.guidance import CategoryGuidance, Guidance, Point, load_guidance
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
 from trials_helper.profile import Profile
 from trials_helper.safetext import md_escape
@@ -30,6 +30,7 @@ from trials_helper.sheet import (
     markdown,
     pdf_bytes,
     relevant_questions,
+    relevant_subtypes,
 )
 
 LEVEL_BADGE = {
@@ -170,7 +171,34 @@ def _question(q: str) -> None:
         st.caption(f"The trial says: \u201c{md(quote)}\u201d")
 
 
+def _points(points: Sequence[Point]) -> None:
+    for p in points:  # the project's own guidance text, so the <small> tag is ours
+        st.markdown(f"- {p.text} {_cited(p.sources)}", unsafe_allow_html=True)
+
+
+def _situation(profile: Profile, g: Guidance) -> bool:
+    """What the documents say about this person's subtype and situation; False when the
+    profile says too little to pick anything."""
+    subtypes = relevant_subtypes(profile, g)
+    for sub in subtypes:
+        st.markdown(f"**{sub.title}**")
+        _points((sub.summary, *sub.options))
+    return bool(subtypes)
+
+
+def subtype_notes(profile: Profile) -> None:
+    """Beside the results: a short "what the documents say about your subtype"."""
+    g = load_guidance()
+    with st.expander(f"What the documents say about your subtype ({profile.subtype_label})"):
+        if not _situation(profile, g):
+            st.markdown(
+                "Answer the hormone receptor and HER2 questions (and where the cancer has "
+                "spread) to see what the documents say about your situation."
+            )
+
+
 def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
+    st.header("Trials by kind of treatment", anchor=False)
     if not groups:
         st.info(
             "No trials match these filters. Try a larger distance, fewer filters, or "
@@ -310,7 +338,16 @@ def discussion_panel(
 ) -> None:
     g = load_guidance()
     chosen = marked(outcome)
+    st.header("Before you talk to your oncologist", anchor=False)
     st.markdown(f"_{DISCLAIMER}_")
+    st.subheader("What treatment aims for")
+    _points(g.goals)
+    st.subheader("About your situation")
+    if not _situation(profile, g):
+        st.markdown(
+            "Answer the profile questions in the side panel to see what the documents say "
+            "about your subtype and where the cancer has spread."
+        )
     st.subheader("Clinical trials: what the documents say")
     for title, points in (
         ("Why people consider them", g.trials_why),
@@ -320,8 +357,7 @@ def discussion_panel(
     ):
         if points:
             st.markdown(f"**{title}**")
-            for p in points:
-                st.markdown(f"- {p.text} {_cited(p.sources)}", unsafe_allow_html=True)
+            _points(points)
     st.subheader("Questions to ask your care team")
     for q in relevant_questions(profile, chosen, g):
         st.markdown(f"- {q.text} {_cited(q.sources)}", unsafe_allow_html=True)
@@ -334,6 +370,8 @@ def discussion_panel(
         st.markdown(f"**{md(m.trial.title)}** ({md(m.trial.nct_id)}) — {m.level}")
         for q in m.questions:
             _question(q)
+    st.subheader("Support and comfort")
+    _points(g.support)
     sheet = SheetData(
         profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
     )

@@ -295,3 +295,22 @@ def test_registry_text_is_shown_as_text_not_markup():
         assert "<script>" not in m.value  # escaped as &lt;script&gt;
         assert "&lt;script&gt;" in m.value
         assert "\\*\\*bold\\*\\*" in m.value and "\\[link\\]" in m.value
+
+
+def test_the_documents_on_aims_situation_and_support_are_shown(registry):
+    at = set_profile(start(), hr="negative", her2="zero", bone="yes")
+    notes = [e for e in at.expander if e.label.startswith("What the documents say about your")]
+    assert notes and notes[0].label.endswith("(triple-negative)")
+    body = texts(at)
+    for words in (
+        "These cancers have no hormone receptors and no extra HER2.",  # subtype
+        "Extra drugs can make bones stronger.",  # where it has spread
+        "usually cannot be cured",  # goals of treatment
+        "Palliative care does not treat the cancer itself.",  # support
+    ):
+        assert words in body, words
+    headings = [h.value for h in at.subheader]
+    assert {"What treatment aims for", "About your situation", "Support and comfort"} <= set(
+        headings
+    )
+    assert "Treatment of Metastatic Breast Cancer" in body and ".txt" not in body

@@ -115,3 +115,40 @@ def test_sources_are_named_by_title_and_kind_in_every_format():
         assert "source: " not in text.lower()  # no "Sources: source: ..."
         assert "Treatment of Metastatic Breast Cancer" in text and "NCI summary" in text
         assert "from " in text
+
+
+def test_every_format_shows_aims_situation_and_support():
+    """The documents' goals, the parts about this person's subtype and spread, and support
+    and palliative care are in the sheet, not only the trial sections."""
+    data = sheet_for(load_study("NCT06016738"))  # HR-positive, HER2-zero, CDK4/6, bone
+    for text in (markdown(data), html_page(data), _pdf_text(data)):
+        assert "What treatment aims for" in text
+        assert "About your situation: Hormone-receptor-positive" in text
+        assert "About your situation: Spread to the bones" in text
+        assert "About your situation: Earlier treatment" in text
+        assert "Support and comfort" in text and "Palliative care" in text
+        assert "Triple-negative" not in text
+
+
+def test_relevant_subtypes_follow_the_profile():
+    from trials_helper.guidance import load_guidance
+    from trials_helper.sheet import relevant_subtypes
+
+    g = load_guidance()
+
+    def keys(**fields):
+        return [s.key for s in relevant_subtypes(Profile(**fields), g)]
+
+    assert keys() == []
+    assert keys(hr="negative", her2="zero") == ["triple_negative", "pdl1"]
+    assert keys(hr="positive", her2="positive", brca="yes", brain="stable") == [
+        "hr_positive",
+        "her2_positive",
+        "brca",
+        "brain",
+    ]
+    assert keys(menopause="pre", lung="yes", chemo_lines="1") == [
+        "menopause",
+        "lung",
+        "treatment_history",
+    ]

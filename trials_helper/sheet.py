@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .guidance import Guidance, Point, Question, load_guidance
+from .guidance import Guidance, Point, Question, SubtypeGuidance, load_guidance
 from .match import VERDICT_LABELS, TrialMatch
 from .profile import LABELS, Profile
 from .safetext import clean, md_escape
@@ -51,6 +51,44 @@ def relevant_questions(
     topics = ["general", "trials"]
     topics += [topic for test, topic in _TOPICS_BY_PROFILE if test(profile)]
     return guidance.questions_for(*topics)
+
+
+# Which parts of the documents' "subtypes and facts" speak to a profile (keys of [subtypes]).
+_SUBTYPES_BY_PROFILE = (
+    (lambda p: p.hr == "positive", "hr_positive"),
+    (lambda p: p.her2 == "positive", "her2_positive"),
+    (lambda p: bool(p.triple_negative), "triple_negative"),
+    (lambda p: p.brca == "yes", "brca"),
+    (lambda p: p.pdl1 != "unknown" or bool(p.triple_negative), "pdl1"),
+    (lambda p: p.menopause != "unknown", "menopause"),
+    (lambda p: p.bone == "yes", "bone"),
+    (lambda p: p.brain in ("stable", "active"), "brain"),
+    (lambda p: p.liver == "yes", "liver"),
+    (lambda p: p.lung == "yes", "lung"),
+    (
+        lambda p: (
+            "yes"
+            in (
+                p.prior_endocrine,
+                p.prior_cdk46,
+                p.prior_her2,
+                p.prior_tdxd,
+                p.prior_other_adc,
+                p.prior_immunotherapy,
+                p.prior_parp,
+            )
+            or p.chemo_lines in ("1", "2+")
+        ),
+        "treatment_history",
+    ),
+)
+
+
+def relevant_subtypes(profile: Profile, guidance: Guidance) -> list[SubtypeGuidance]:
+    """What the documents say about this person's subtype and situation, in the file's order
+    (nothing when nothing is known: the app then says which answers would bring it)."""
+    wanted = {key for test, key in _SUBTYPES_BY_PROFILE if test(profile)}
+    return [s for key, s in guidance.subtypes.items() if key in wanted]
 
 
 def _md_escape(text: str) -> str:
@@ -115,8 +153,17 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
 
 
 def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(title, [(text, sources)]): trials in general, then each marked trial's main category."""
-    sections = [
+    """(title, [(text, sources)]): the aims of treatment, what the documents say about this
+    person's situation, trials in general, each marked trial's main category, and support."""
+    sections = [("What treatment aims for", [(p.text, _sources(p, g)) for p in g.goals])]
+    for sub in relevant_subtypes(data.profile, g):
+        sections.append(
+            (
+                f"About your situation: {sub.title}",
+                [(p.text, _sources(p, g)) for p in (sub.summary, *sub.options)],
+            )
+        )
+    sections += [
         (title, [(p.text, _sources(p, g)) for p in points])
         for title, points in (
             ("Why people consider trials", g.trials_why),
@@ -135,6 +182,7 @@ def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tup
                 + [(f"Con: {p.text}", _sources(p, g)) for p in cg.cons],
             )
         )
+    sections.append(("Support and comfort", [(p.text, _sources(p, g)) for p in g.support]))
     return sections
 
 
