@@ -26,7 +26,8 @@ def test_both_formats_carry_profile_trial_verdicts_questions_and_sources():
     for text in (md, page):
         assert "Prepared 2026-11-25" in text
         assert "NCT06016738" in text and "https://clinicaltrials.gov/study/NCT06016738" in text
-        assert "Hormone receptors" in text and "ER/PR" in text and "): positive" in text
+        assert "Hormone receptors" in text and "ER/PR" in text and "): Positive" in text
+        assert "HER2 status: Zero (IHC 0)" in text.replace("\\", "")  # words, not codes
         assert "The trial requires an earlier CDK4/6 inhibitor" in text
         assert "Hormone (endocrine) therapy" in text  # its main category's guidance
         # trial pros and cons are sourced, each document by its title and kind
@@ -73,7 +74,8 @@ def test_pdf_carries_the_same_content():
         "Prepared 2026-11-25",
         "NCT06016738",
         "https://clinicaltrials.gov/study/NCT06016738",
-        "Hormone receptors (ER/PR): positive",
+        "Hormone receptors (ER/PR): Positive",
+        "HER2 status: Zero (IHC 0)",
         "The trial requires an earlier CDK4/6 inhibitor",
         "Questions to ask",
         "How is metastatic breast cancer treated?",
@@ -152,3 +154,18 @@ def test_relevant_subtypes_follow_the_profile():
         "lung",
         "treatment_history",
     ]
+
+
+def test_about_me_uses_words_not_codes():
+    profile = Profile(her2="low", chemo_lines="2+", brain="stable", menopause="post", age=61)
+    data = SheetData(profile, [], "Data line.")
+    for text in (markdown(data).replace("\\", ""), html_page(data), _pdf_text(data)):
+        for words in (
+            "HER2 status: Low (HER2-low)",
+            "Lines of chemotherapy for advanced disease: Two or more",
+            "Spread to the brain: Treated and stable",
+            "Menopausal status: After menopause",
+            "Age: 61",
+        ):
+            assert words in text, words
+        assert "HER2 status: low" not in text and ": 2+" not in text

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from .guidance import Guidance, Point, Question, SubtypeGuidance, load_guidance
 from .match import VERDICT_LABELS, TrialMatch
-from .profile import LABELS, Profile
+from .profile import Profile, describe
 from .safetext import clean, md_escape
 
 DISCLAIMER = (
@@ -112,7 +112,7 @@ class _TrialBlock:
 
 
 def _about(data: SheetData) -> list[str]:
-    lines = [f"{LABELS.get(k, k)}: {v}" for k, v in data.profile.known().items()]
+    lines = [describe(k, v) for k, v in data.profile.known().items()]
     if not lines:
         lines = ["No details entered; every trial rule is marked 'ask your oncologist'."]
     if data.place:
