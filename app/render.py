@@ -15,11 +15,20 @@ import pydeck as pdk
 import streamlit as st
 
 from trials_helper.client import FetchResult
-from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
+from trials_helper.export import LIST_SEP, csv_bytes, query_url, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
 from trials_helper.guidance import CategoryGuidance, Guidance, Point, load_guidance
-from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
+from trials_helper.match import (
+    ASK,
+    CHECK,
+    MEETS,
+    NOT_MET,
+    POSSIBLE,
+    UNLIKELY,
+    VERDICT_LABELS,
+    TrialMatch,
+)
 from trials_helper.profile import Profile
 from trials_helper.safetext import md_escape
 from trials_helper.search import SearchOutcome
@@ -32,13 +41,21 @@ from trials_helper.sheet import (
     relevant_questions,
     relevant_subtypes,
 )
+from trials_helper.studies import phase_label
 
 LEVEL_BADGE = {
     POSSIBLE: ":green-badge[possible match]",
     CHECK: ":orange-badge[check with your oncologist]",
     UNLIKELY: ":red-badge[likely not eligible]",
 }
-VERDICT_ICON = {MEETS: "✅", ASK: "❓", NOT_MET: "❌"}
+# Every verdict carries its word: the icons come from Streamlit's own icon font (an emoji needs
+# an emoji font, and without one it was an empty box with nothing for a screen reader).
+VERDICT_ICON = {
+    MEETS: ":green[:material/check_circle:]",
+    ASK: ":orange[:material/help:]",
+    NOT_MET: ":red[:material/cancel:]",
+}
+VERDICT_WORD = {v: label[:1].upper() + label[1:] for v, label in VERDICT_LABELS.items()}
 
 
 def md(text: str) -> str:
@@ -61,12 +78,12 @@ def data_banner(result: FetchResult, cache_note: str) -> None:
         st.warning(
             "ClinicalTrials.gov gave no usable answer, so these are saved results. "
             + result.source_line(),
-            icon="⚠️",
+            icon=":material/warning:",
         )
     elif result.source == "snapshot":
-        st.info(result.source_line(), icon="🗂️")
+        st.info(result.source_line(), icon=":material/inventory_2:")
     else:
-        st.info(result.source_line(), icon="🗓️")
+        st.info(result.source_line(), icon=":material/event:")
     if cache_note:
         st.caption(cache_note)
 
@@ -112,6 +129,25 @@ def _cited(sources: Sequence[str]) -> str:
     return f"<small>({html.escape(load_guidance().from_(tuple(sources)))})</small>"
 
 
+def contact_line(site, central: Sequence) -> str:
+    """Who to call, as Markdown: the nearest site's contact, else the trial's central contact,
+    and when the registry lists none, that it lists none."""
+    own = [c.label() for c in getattr(site, "contacts", ())]
+    others = [c.label() for c in central]
+    if own:
+        return "**Contact at this site:** " + md("; ".join(own[:2]))
+    if others and site is not None:
+        return "No contact listed for this site. **The trial's central contact:** " + md(
+            "; ".join(others[:2])
+        )
+    if others:
+        return "**Trial contact:** " + md("; ".join(others[:2]))
+    return (
+        "No contact listed for this trial. The registry page (the title above) may say how "
+        "to reach the study team."
+    )
+
+
 def trial_card(m: TrialMatch, unit: str) -> None:
     t = m.trial
     guidance = load_guidance()
@@ -138,18 +174,17 @@ def trial_card(m: TrialMatch, unit: str) -> None:
                 if getattr(nearest, "status_inferred", False)
                 else ""
             )
-            st.markdown(f"📍 Nearest recruiting site: {where}{dist_text}{inferred}")
-            contacts = [c.label() for c in site.contacts] or [c.label() for c in t.central_contacts]
-            if contacts:
-                st.markdown("☎️ " + md("; ".join(contacts[:2])))
-        elif t.central_contacts:
             st.markdown(
-                "☎️ Trial contact: " + md("; ".join(c.label() for c in t.central_contacts[:2]))
+                f":material/location_on: Nearest recruiting site: {where}{dist_text}{inferred}"
             )
+        st.markdown(":material/call: " + contact_line(site, t.central_contacts))
         st.checkbox("Add to my discussion sheet", key=mark_key(t.nct_id))
         with st.expander(f"Why: {m.summary()}"):
             for v in m.verdicts:
-                st.markdown(f"{VERDICT_ICON[v.verdict]} **{md(v.label)}** — {md(v.reason)}")
+                st.markdown(
+                    f"{VERDICT_ICON[v.verdict]} **{VERDICT_WORD[v.verdict]}:** "
+                    f"{md(v.label)} — {md(v.reason)}"
+                )
                 if v.evidence:
                     st.caption("Trial's words: " + md(v.evidence))
             if not m.verdicts:
@@ -284,46 +319,44 @@ def export_rows(outcome: SearchOutcome, result: FetchResult, unit: str) -> list[
 
 
 def table_view(rows: list[dict]) -> None:
+    """The trials as a sortable table in the cards' words (kinds of treatment by their titles,
+    "Phase 1/2", the match level as on the cards), nearest site, distance and contact first.
+    The CSV keeps the codes; the table is for reading."""
     if not rows:
         st.info("No trials to list.")
         return
-    frame = pd.DataFrame(rows, columns=COLUMN_NAMES)
-    frame["title"] = frame["brief_title"].where(frame["brief_title"] != "", frame["official_title"])
-    shown = frame[
-        [
-            "nct_id",
-            "url",
-            "title",
-            "match_level",
-            "main_category",
-            "phases",
-            "nearest_site",
-            "nearest_city",
-            "nearest_distance",
-            "distance_unit",
-            "recruiting_sites",
-            "last_update",
-        ]
-    ].copy()
-    shown["nearest_distance"] = pd.to_numeric(shown["nearest_distance"], errors="coerce")
-    shown["recruiting_sites"] = pd.to_numeric(shown["recruiting_sites"], errors="coerce")
+    g = load_guidance()
+    unit = next((r["distance_unit"] for r in rows if r["distance_unit"]), "")
+    distance = f"Distance ({unit})" if unit else "Distance"
+
+    def where(r: dict) -> str:
+        parts = (r["nearest_site"], r["nearest_city"], r["nearest_state"], r["nearest_country"])
+        return ", ".join(p for p in parts if p)
+
+    shown = pd.DataFrame(
+        {
+            "Trial": [r["brief_title"] or r["official_title"] for r in rows],
+            "Match": [r["match_level"] for r in rows],
+            "Nearest recruiting site": [where(r) or "None listed" for r in rows],
+            distance: pd.to_numeric([r["nearest_distance"] for r in rows], errors="coerce"),
+            "Contact": [r["nearest_contact"] or "No contact listed" for r in rows],
+            "Kind of treatment": [g.category(r["main_category"]).title for r in rows],
+            "Phase": [phase_label(p for p in r["phases"].split(LIST_SEP) if p) for r in rows],
+            "Recruiting sites": pd.to_numeric([r["recruiting_sites"] for r in rows]),
+            "Last update": [r["last_update"] for r in rows],
+            "Registry id": [r["nct_id"] for r in rows],
+            "Registry page": [r["url"] for r in rows],
+        }
+    )
     st.dataframe(
         shown,
         hide_index=True,
         key="trial_table",
         column_config={
-            "nct_id": "Trial",
-            "url": st.column_config.LinkColumn("Registry page", display_text="Open"),
-            "title": st.column_config.TextColumn("Title", width="large"),
-            "match_level": "Match level",
-            "main_category": "Kind of treatment",
-            "phases": "Phases",
-            "nearest_site": "Nearest recruiting site",
-            "nearest_city": "City",
-            "distance_unit": "Unit",
-            "recruiting_sites": st.column_config.NumberColumn("Recruiting sites"),
-            "last_update": "Last update",
-            "nearest_distance": st.column_config.NumberColumn("Distance", format="%.0f"),
+            "Trial": st.column_config.TextColumn("Trial", width="large"),
+            distance: st.column_config.NumberColumn(distance, format="%.0f"),
+            "Recruiting sites": st.column_config.NumberColumn("Recruiting sites"),
+            "Registry page": st.column_config.LinkColumn("Registry page", display_text="Open"),
         },
     )
 
