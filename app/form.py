@@ -210,6 +210,30 @@ def search_link(params: dict[str, list[str]]) -> str:
     return f"{base}?{query}" if query else (base or "?")
 
 
+def search_record() -> dict[str, Any]:
+    """The location and filters of this search, in the keys of the CLI's query record
+    (`trials_helper.export.query_record`), plus the app's own link parameters."""
+    state = st.session_state
+    place = str(state.get("place", "")).strip()
+    return {
+        "location": {
+            "near": place or None,
+            "radius": state.get("radius") if place else None,
+            "unit": state.get("unit", "mi"),
+            "country": str(state.get("country", "")).strip() or None,
+            "state": str(state.get("state", "")).strip() or None,
+            "include_no_coordinates": bool(state.get("include_no_coords")),
+        },
+        "filters": {
+            "phases": list(state.get("phases", [])),
+            "categories": list(state.get("categories", [])),
+            "metastatic_only": not state.get("show_early", False),
+            "include_not_yet_recruiting": bool(state.get("include_nyr")),
+        },
+        "app_link_params": search_params(),
+    }
+
+
 def _save_widgets(params: dict[str, list[str]]) -> None:
     st.sidebar.header("4. Save this search")
     st.sidebar.markdown(

@@ -15,7 +15,7 @@ import pydeck as pdk
 import streamlit as st
 
 from trials_helper.client import FetchResult
-from trials_helper.export import LIST_SEP, csv_bytes, query_url, trial_row
+from trials_helper.export import LIST_SEP, csv_bytes, query_record, query_url, sidecar, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
 from trials_helper.guidance import CategoryGuidance, Guidance, Point, load_guidance
@@ -433,10 +433,24 @@ def discussion_panel(
             "dl_sheet_pdf",
         ),
         ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
+        (
+            "How this list was made (JSON)",
+            _query_record(result, profile, len(rows)),
+            "mbc-trials.csv.query.json",
+            "application/json",
+            "dl_query",
+        ),
     )
-    columns = [*st.columns(2), *st.columns(2)]  # two by two: full labels stay readable
+    columns = [*st.columns(2), *st.columns(2), *st.columns(2)][: len(downloads)]  # two by two
     for col, (label, data, name, mime, key) in zip(columns, downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
+
+
+def _query_record(result: FetchResult, profile: Profile, rows: int) -> str:
+    """The CSV's companion: the profile and filters that made it, as the CLI's .query.json."""
+    from app.form import search_record
+
+    return sidecar(query_record(result, profile, rows=rows, made_with="app", **search_record()))
 
 
 def _sheet_pdf(sheet: SheetData, g: Guidance, same_content_as: str) -> bytes:
