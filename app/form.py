@@ -186,13 +186,16 @@ def _seed_from_url() -> None:
 
 
 def search_params() -> dict[str, list[str]]:
-    """The answers that differ from their defaults, as query parameters (codes, not words)."""
+    """The answers that differ from their defaults, as query parameters (codes, not words);
+    with a place, the distance always (a link should say "within 100" even though 100 is the
+    default)."""
     out: dict[str, list[str]] = {}
+    has_place = bool(str(st.session_state.get("place", "")).strip())
     for name, param in URL_PARAMS.items():
         value = st.session_state.get(param.key, param.default)
         if isinstance(value, str):
             value = value.strip()
-        if value != param.default:
+        if value != param.default or (name == "radius" and has_place):
             out[name] = param.write(value)
     return out
 
