@@ -47,3 +47,16 @@ def test_trial_questions_read_at_grade_8_or_below_with_the_trials_words_apart():
         assert q.quote not in q.text and len(q.quote) <= 240
         assert str(q).startswith(q.text) and q.quote in str(q)
     assert readability.grade(readability.question_texts()) <= GOAL
+
+
+def test_readme_using_the_app_reads_at_grade_9_or_below():
+    assert readability.readme_grade("Using the app") <= 9.0
+
+
+def test_readme_documents_every_link_parameter():
+    from app.form import URL_PARAMS
+
+    section = (readability.ROOT / "README.md").read_text(encoding="utf-8")
+    section = section.split("## Using the app", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in URL_PARAMS if f"`{name}`" not in section]
+    assert not missing, missing
