@@ -401,8 +401,8 @@ def discussion_panel(
         )
     for m in chosen:
         st.markdown(f"**{md(m.trial.title)}** ({md(m.trial.nct_id)}) — {m.level}")
-        for q in m.questions:
-            _question(q)
+        for asked in m.questions:
+            _question(asked)
     st.subheader("Support and comfort")
     _points(g.support)
     sheet = SheetData(

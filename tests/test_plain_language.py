@@ -49,6 +49,15 @@ def test_trial_questions_read_at_grade_8_or_below_with_the_trials_words_apart():
     assert readability.grade(readability.question_texts()) <= GOAL
 
 
+def test_a_trial_question_keeps_both_parts_when_copied():
+    import copy
+    import pickle
+
+    q = TrialQuestion("Would I need a new biopsy to join?", "Fresh tumour tissue is required")
+    for again in (copy.deepcopy(q), pickle.loads(pickle.dumps(q))):
+        assert again == q and again.text == q.text and again.quote == q.quote
+
+
 def test_readme_using_the_app_reads_at_grade_9_or_below():
     assert readability.readme_grade("Using the app") <= 9.0
 

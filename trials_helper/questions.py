@@ -46,6 +46,9 @@ class TrialQuestion(str):
         obj.quote = quote
         return obj
 
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copies keep both
+        return (self.text, self.quote)
+
 
 def _first(criteria: Sequence[Criterion], pattern: re.Pattern[str], side: str | None = None):
     for c in criteria:
