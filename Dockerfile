@@ -6,6 +6,7 @@ COPY trials_helper ./trials_helper
 RUN pip install --no-cache-dir ".[redis]"
 COPY app ./app
 COPY streamlit_app.py ./
+COPY .streamlit ./.streamlit
 EXPOSE 8501
 CMD ["streamlit", "run", "streamlit_app.py", "--server.headless", "true", \
      "--server.address", "0.0.0.0", "--server.port", "8501", \

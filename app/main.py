@@ -59,6 +59,7 @@ def run() -> None:
     unit = form.location.unit if form.location else "mi"
     origin = form.location.origin if form.location else None
     render.summary(loaded.result, outcome)
+    render.subtype_notes(profile)
     rows = render.export_rows(outcome, loaded.result, unit)
 
     tabs = st.tabs(

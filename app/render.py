@@ -7,6 +7,7 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -14,11 +15,20 @@ import pydeck as pdk
 import streamlit as st
 
 from trials_helper.client import FetchResult
-from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
+from trials_helper.export import LIST_SEP, csv_bytes, query_record, query_url, sidecar, trial_row
 from trials_helper.geo import site_rows
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
-from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
+from trials_helper.guidance import CategoryGuidance, Guidance, Point, load_guidance
+from trials_helper.match import (
+    ASK,
+    CHECK,
+    MEETS,
+    NOT_MET,
+    POSSIBLE,
+    UNLIKELY,
+    VERDICT_LABELS,
+    TrialMatch,
+)
 from trials_helper.profile import Profile
 from trials_helper.safetext import md_escape
 from trials_helper.search import SearchOutcome
@@ -29,14 +39,23 @@ from trials_helper.sheet import (
     markdown,
     pdf_bytes,
     relevant_questions,
+    relevant_subtypes,
 )
+from trials_helper.studies import phase_label
 
 LEVEL_BADGE = {
     POSSIBLE: ":green-badge[possible match]",
     CHECK: ":orange-badge[check with your oncologist]",
     UNLIKELY: ":red-badge[likely not eligible]",
 }
-VERDICT_ICON = {MEETS: "✅", ASK: "❓", NOT_MET: "❌"}
+# Every verdict carries its word: the icons come from Streamlit's own icon font (an emoji needs
+# an emoji font, and without one it was an empty box with nothing for a screen reader).
+VERDICT_ICON = {
+    MEETS: ":green[:material/check_circle:]",
+    ASK: ":orange[:material/help:]",
+    NOT_MET: ":red[:material/cancel:]",
+}
+VERDICT_WORD = {v: label[:1].upper() + label[1:] for v, label in VERDICT_LABELS.items()}
 
 
 def md(text: str) -> str:
@@ -59,12 +78,12 @@ def data_banner(result: FetchResult, cache_note: str) -> None:
         st.warning(
             "ClinicalTrials.gov gave no usable answer, so these are saved results. "
             + result.source_line(),
-            icon="⚠️",
+            icon=":material/warning:",
         )
     elif result.source == "snapshot":
-        st.info(result.source_line(), icon="🗂️")
+        st.info(result.source_line(), icon=":material/inventory_2:")
     else:
-        st.info(result.source_line(), icon="🗓️")
+        st.info(result.source_line(), icon=":material/event:")
     if cache_note:
         st.caption(cache_note)
 
@@ -98,13 +117,35 @@ def guidance_box(cg: CategoryGuidance, key: str) -> None:
         for col, (title, points) in zip(st.columns(2), sides, strict=True):
             col.markdown(f"**{title}**")
             for p in points:  # the project's own guidance text, so the <small> tag is ours
-                col.markdown(
-                    f"- {p.text}  \n  <small>{'; '.join(map(source_label, p.sources))}</small>",
-                    unsafe_allow_html=True,
-                )
+                col.markdown(f"- {p.text}  \n  {_cited(p.sources)}", unsafe_allow_html=True)
         if cg.examples:
             st.caption("Examples named in the documents: " + ", ".join(cg.examples))
-        st.caption("Sources: " + "; ".join(map(source_label, cg.sources)))
+        st.caption("Documents: " + md(load_guidance().cite(cg.sources)))
+
+
+def _cited(sources: Sequence[str]) -> str:
+    """The documents behind a line of guidance, by title and kind, in small print (our own
+    data, escaped all the same)."""
+    return f"<small>({html.escape(load_guidance().from_(tuple(sources)))})</small>"
+
+
+def contact_line(site, central: Sequence) -> str:
+    """Who to call, as Markdown: the nearest site's contact, else the trial's central contact,
+    and when the registry lists none, that it lists none."""
+    own = [c.label() for c in getattr(site, "contacts", ())]
+    others = [c.label() for c in central]
+    if own:
+        return "**Contact at this site:** " + md("; ".join(own[:2]))
+    if others and site is not None:
+        return "No contact listed for this site. **The trial's central contact:** " + md(
+            "; ".join(others[:2])
+        )
+    if others:
+        return "**Trial contact:** " + md("; ".join(others[:2]))
+    return (
+        "No contact listed for this trial. The registry page (the title above) may say how "
+        "to reach the study team."
+    )
 
 
 def trial_card(m: TrialMatch, unit: str) -> None:
@@ -133,18 +174,17 @@ def trial_card(m: TrialMatch, unit: str) -> None:
                 if getattr(nearest, "status_inferred", False)
                 else ""
             )
-            st.markdown(f"📍 Nearest recruiting site: {where}{dist_text}{inferred}")
-            contacts = [c.label() for c in site.contacts] or [c.label() for c in t.central_contacts]
-            if contacts:
-                st.markdown("☎️ " + md("; ".join(contacts[:2])))
-        elif t.central_contacts:
             st.markdown(
-                "☎️ Trial contact: " + md("; ".join(c.label() for c in t.central_contacts[:2]))
+                f":material/location_on: Nearest recruiting site: {where}{dist_text}{inferred}"
             )
+        st.markdown(":material/call: " + contact_line(site, t.central_contacts))
         st.checkbox("Add to my discussion sheet", key=mark_key(t.nct_id))
         with st.expander(f"Why: {m.summary()}"):
             for v in m.verdicts:
-                st.markdown(f"{VERDICT_ICON[v.verdict]} **{md(v.label)}** — {md(v.reason)}")
+                st.markdown(
+                    f"{VERDICT_ICON[v.verdict]} **{VERDICT_WORD[v.verdict]}:** "
+                    f"{md(v.label)} — {md(v.reason)}"
+                )
                 if v.evidence:
                     st.caption("Trial's words: " + md(v.evidence))
             if not m.verdicts:
@@ -155,10 +195,45 @@ def trial_card(m: TrialMatch, unit: str) -> None:
         if m.questions:
             with st.expander("Questions to ask about this trial"):
                 for q in m.questions:
-                    st.markdown(f"- {md(q)}")
+                    _question(q)
+
+
+def _question(q: str) -> None:
+    """A trial question in our words; the trial's own words it rests on, shortened, apart."""
+    st.markdown(f"- {md(getattr(q, 'text', q))}")
+    quote = getattr(q, "quote", "")
+    if quote:
+        st.caption(f"The trial says: \u201c{md(quote)}\u201d")
+
+
+def _points(points: Sequence[Point]) -> None:
+    for p in points:  # the project's own guidance text, so the <small> tag is ours
+        st.markdown(f"- {p.text} {_cited(p.sources)}", unsafe_allow_html=True)
+
+
+def _situation(profile: Profile, g: Guidance) -> bool:
+    """What the documents say about this person's subtype and situation; False when the
+    profile says too little to pick anything."""
+    subtypes = relevant_subtypes(profile, g)
+    for sub in subtypes:
+        st.markdown(f"**{sub.title}**")
+        _points((sub.summary, *sub.options))
+    return bool(subtypes)
+
+
+def subtype_notes(profile: Profile) -> None:
+    """Beside the results: a short "what the documents say about your subtype"."""
+    g = load_guidance()
+    with st.expander(f"What the documents say about your subtype ({profile.subtype_label})"):
+        if not _situation(profile, g):
+            st.markdown(
+                "Answer the hormone receptor and HER2 questions (and where the cancer has "
+                "spread) to see what the documents say about your situation."
+            )
 
 
 def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
+    st.header("Trials by kind of treatment", anchor=False)
     if not groups:
         st.info(
             "No trials match these filters. Try a larger distance, fewer filters, or "
@@ -244,46 +319,44 @@ def export_rows(outcome: SearchOutcome, result: FetchResult, unit: str) -> list[
 
 
 def table_view(rows: list[dict]) -> None:
+    """The trials as a sortable table in the cards' words (kinds of treatment by their titles,
+    "Phase 1/2", the match level as on the cards), nearest site, distance and contact first.
+    The CSV keeps the codes; the table is for reading."""
     if not rows:
         st.info("No trials to list.")
         return
-    frame = pd.DataFrame(rows, columns=COLUMN_NAMES)
-    frame["title"] = frame["brief_title"].where(frame["brief_title"] != "", frame["official_title"])
-    shown = frame[
-        [
-            "nct_id",
-            "url",
-            "title",
-            "match_level",
-            "main_category",
-            "phases",
-            "nearest_site",
-            "nearest_city",
-            "nearest_distance",
-            "distance_unit",
-            "recruiting_sites",
-            "last_update",
-        ]
-    ].copy()
-    shown["nearest_distance"] = pd.to_numeric(shown["nearest_distance"], errors="coerce")
-    shown["recruiting_sites"] = pd.to_numeric(shown["recruiting_sites"], errors="coerce")
+    g = load_guidance()
+    unit = next((r["distance_unit"] for r in rows if r["distance_unit"]), "")
+    distance = f"Distance ({unit})" if unit else "Distance"
+
+    def where(r: dict) -> str:
+        parts = (r["nearest_site"], r["nearest_city"], r["nearest_state"], r["nearest_country"])
+        return ", ".join(p for p in parts if p)
+
+    shown = pd.DataFrame(
+        {
+            "Trial": [r["brief_title"] or r["official_title"] for r in rows],
+            "Match": [r["match_level"] for r in rows],
+            "Nearest recruiting site": [where(r) or "None listed" for r in rows],
+            distance: pd.to_numeric([r["nearest_distance"] for r in rows], errors="coerce"),
+            "Contact": [r["nearest_contact"] or "No contact listed" for r in rows],
+            "Kind of treatment": [g.category(r["main_category"]).title for r in rows],
+            "Phase": [phase_label(p for p in r["phases"].split(LIST_SEP) if p) for r in rows],
+            "Recruiting sites": pd.to_numeric([r["recruiting_sites"] for r in rows]),
+            "Last update": [r["last_update"] for r in rows],
+            "Registry id": [r["nct_id"] for r in rows],
+            "Registry page": [r["url"] for r in rows],
+        }
+    )
     st.dataframe(
         shown,
         hide_index=True,
         key="trial_table",
         column_config={
-            "nct_id": "Trial",
-            "url": st.column_config.LinkColumn("Registry page", display_text="Open"),
-            "title": st.column_config.TextColumn("Title", width="large"),
-            "match_level": "Match level",
-            "main_category": "Kind of treatment",
-            "phases": "Phases",
-            "nearest_site": "Nearest recruiting site",
-            "nearest_city": "City",
-            "distance_unit": "Unit",
-            "recruiting_sites": st.column_config.NumberColumn("Recruiting sites"),
-            "last_update": "Last update",
-            "nearest_distance": st.column_config.NumberColumn("Distance", format="%.0f"),
+            "Trial": st.column_config.TextColumn("Trial", width="large"),
+            distance: st.column_config.NumberColumn(distance, format="%.0f"),
+            "Recruiting sites": st.column_config.NumberColumn("Recruiting sites"),
+            "Registry page": st.column_config.LinkColumn("Registry page", display_text="Open"),
         },
     )
 
@@ -298,7 +371,16 @@ def discussion_panel(
 ) -> None:
     g = load_guidance()
     chosen = marked(outcome)
+    st.header("Before you talk to your oncologist", anchor=False)
     st.markdown(f"_{DISCLAIMER}_")
+    st.subheader("What treatment aims for")
+    _points(g.goals)
+    st.subheader("About your situation")
+    if not _situation(profile, g):
+        st.markdown(
+            "Answer the profile questions in the side panel to see what the documents say "
+            "about your subtype and where the cancer has spread."
+        )
     st.subheader("Clinical trials: what the documents say")
     for title, points in (
         ("Why people consider them", g.trials_why),
@@ -308,17 +390,10 @@ def discussion_panel(
     ):
         if points:
             st.markdown(f"**{title}**")
-            for p in points:
-                st.markdown(
-                    f"- {p.text} <small>({'; '.join(map(source_label, p.sources))})</small>",
-                    unsafe_allow_html=True,
-                )
+            _points(points)
     st.subheader("Questions to ask your care team")
     for q in relevant_questions(profile, chosen, g):
-        st.markdown(
-            f"- {q.text} <small>({'; '.join(map(source_label, q.sources))})</small>",
-            unsafe_allow_html=True,
-        )
+        st.markdown(f"- {q.text} {_cited(q.sources)}", unsafe_allow_html=True)
     st.subheader("Your marked trials")
     if not chosen:
         st.caption(
@@ -326,8 +401,10 @@ def discussion_panel(
         )
     for m in chosen:
         st.markdown(f"**{md(m.trial.title)}** ({md(m.trial.nct_id)}) — {m.level}")
-        for q in m.questions:
-            st.markdown(f"- {md(q)}")
+        for asked in m.questions:
+            _question(asked)
+    st.subheader("Support and comfort")
+    _points(g.support)
     sheet = SheetData(
         profile=profile, marked=chosen, data_line=result.source_line(), place=place, unit=unit
     )
@@ -356,10 +433,24 @@ def discussion_panel(
             "dl_sheet_pdf",
         ),
         ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
+        (
+            "How this list was made (JSON)",
+            _query_record(result, profile, len(rows)),
+            "mbc-trials.csv.query.json",
+            "application/json",
+            "dl_query",
+        ),
     )
-    columns = [*st.columns(2), *st.columns(2)]  # two by two: full labels stay readable
+    columns = [*st.columns(2), *st.columns(2), *st.columns(2)][: len(downloads)]  # two by two
     for col, (label, data, name, mime, key) in zip(columns, downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
+
+
+def _query_record(result: FetchResult, profile: Profile, rows: int) -> str:
+    """The CSV's companion: the profile and filters that made it, as the CLI's .query.json."""
+    from app.form import search_record
+
+    return sidecar(query_record(result, profile, rows=rows, made_with="app", **search_record()))
 
 
 def _sheet_pdf(sheet: SheetData, g: Guidance, same_content_as: str) -> bytes:

@@ -43,7 +43,7 @@ def start() -> AppTest:
 
 def set_profile(at: AppTest, **fields) -> AppTest:
     for name, value in fields.items():
-        at.selectbox(key=f"profile_{name}").set_value(value)
+        at.segmented_control(key=f"profile_{name}").set_value(value)
     at.run()
     assert not at.exception
     return at
@@ -115,15 +115,15 @@ def test_triple_negative_pdl1_positive_first_line(registry):
 def test_all_unknown_never_shows_a_contradiction(registry):
     at = start()
     body = texts(at)
-    assert "❌" not in body  # no verdict says "does not meet"
+    assert "**Does not meet:**" not in body  # no verdict says "does not meet"
     assert ":red-badge[likely not eligible]" not in body
-    assert "❓" in body  # rules are there, to ask about
+    assert "**Unknown — ask your oncologist:**" in body  # rules are there, to ask about
 
 
 def test_impossible_profile_is_an_error_not_a_traceback(registry):
     at = start()
-    at.selectbox(key="profile_sex").set_value("male")
-    at.selectbox(key="profile_menopause").set_value("post")
+    at.segmented_control(key="profile_sex").set_value("male")
+    at.segmented_control(key="profile_menopause").set_value("post")
     at.run()
     assert not at.exception
     assert "Menopausal status applies to women" in at.error[0].value
@@ -178,7 +178,7 @@ def test_place_and_distance_send_filter_geo_and_show_nearest_site(registry):
         if s.get("geoPoint")
     )
     at.text_input(key="place").set_value(f"{site['geoPoint']['lat']}, {site['geoPoint']['lon']}")
-    at.selectbox(key="radius").set_value(50)
+    at.segmented_control(key="radius").set_value(50)
     at.run()
     assert not at.exception
     geo = parse_qs(urlparse(registry.calls[-1].request.url).query)["filter.geo"][0]
@@ -295,3 +295,156 @@ def test_registry_text_is_shown_as_text_not_markup():
         assert "<script>" not in m.value  # escaped as &lt;script&gt;
         assert "&lt;script&gt;" in m.value
         assert "\\*\\*bold\\*\\*" in m.value and "\\[link\\]" in m.value
+
+
+def test_the_documents_on_aims_situation_and_support_are_shown(registry):
+    at = set_profile(start(), hr="negative", her2="zero", bone="yes")
+    notes = [e for e in at.expander if e.label.startswith("What the documents say about your")]
+    assert notes and notes[0].label.endswith("(triple-negative)")
+    body = texts(at)
+    for words in (
+        "These cancers have no hormone receptors and no extra HER2.",  # subtype
+        "Extra drugs can make bones stronger.",  # where it has spread
+        "usually cannot be cured",  # goals of treatment
+        "Palliative care does not treat the cancer itself.",  # support
+    ):
+        assert words in body, words
+    headings = [h.value for h in at.subheader]
+    assert {"What treatment aims for", "About your situation", "Support and comfort"} <= set(
+        headings
+    )
+    assert "Treatment of Metastatic Breast Cancer" in body and ".txt" not in body
+
+
+def _params(at: AppTest) -> dict[str, list[str]]:
+    return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}
+
+
+def test_the_search_lives_in_the_page_address_and_a_link_reopens_it(registry):
+    """A navigator's round trip: answers go into the address as codes; a new session opened
+    with that address shows the same answers and the same results."""
+    at = set_profile(start(), hr="positive", her2="low", prior_cdk46="yes", brain="none")
+    at.text_input(key="place").set_value("Boston, MA")
+    at.segmented_control(key="radius").set_value(None)  # any distance
+    at.checkbox(key="include_no_coords").check()
+    at.multiselect(key="phases").set_value(["PHASE2", "PHASE3"])
+    at.run()
+    assert not at.exception
+    params = _params(at)
+    assert params == {
+        "hr": ["positive"],
+        "her2": ["low"],
+        "prior_cdk46": ["yes"],
+        "brain": ["none"],
+        "place": ["Boston, MA"],
+        "radius": ["any"],
+        "no_coords": ["1"],
+        "phase": ["PHASE2", "PHASE3"],
+    }
+    shown = metrics(at)
+    (link,) = [c.value for c in at.get("code")]
+    assert link.startswith("?") and "hr=positive" in link and "phase=PHASE2&phase=PHASE3" in link
+
+    again = AppTest.from_file(APP, default_timeout=120)
+    for name, values in params.items():
+        again.query_params[name] = values if len(values) > 1 else values[0]
+    again.run()
+    assert not again.exception
+    assert again.segmented_control(key="profile_her2").value == "low"
+    assert again.segmented_control(key="profile_prior_cdk46").value == "yes"
+    assert again.segmented_control(key="radius").value is None
+    assert again.multiselect(key="phases").value == ["PHASE2", "PHASE3"]
+    assert metrics(again) == shown
+    assert _params(again) == params
+    # the place that was understood is said
+    assert any("Boston, Massachusetts" in m.value for m in again.sidebar.markdown)
+
+
+def test_a_link_with_values_it_does_not_know_says_so_and_keeps_the_rest(registry):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"hr": "positive", "brain": "maybe", "radius": "7", "age": "x"})
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="profile_hr").value == "positive"
+    assert at.segmented_control(key="profile_brain").value == "unknown"
+    warning = at.sidebar.warning[0].value
+    assert "brain=maybe" in warning and "radius=7" in warning and "age=x" in warning
+    assert _params(at) == {"hr": ["positive"]}  # the address keeps only what was understood
+
+
+def test_one_click_answers_and_a_hint_for_the_side_panel(registry):
+    at = start()
+    assert len(at.segmented_control) >= 24  # every profile answer, and the distance
+    assert at.segmented_control(key="profile_her2").options == [
+        "Positive",
+        "Low",
+        "Zero",
+        "Not sure",
+    ]
+    assert any("side panel on the left" in m.value and "»" in m.value for m in at.markdown)
+
+
+def test_every_verdict_carries_its_word_not_only_an_icon(registry):
+    at = set_profile(start(), hr="positive", her2="zero", prior_cdk46="yes", chemo_lines="0")
+    lines = [m.value for m in at.markdown if ":material/" in m.value and " — " in m.value]
+    assert lines
+    words = ("**Meets:**", "**Does not meet:**", "**Unknown — ask your oncologist:**")
+    for line in lines:
+        assert any(w in line for w in words), line
+    body = texts(at)
+    assert all(w in body for w in words)
+    assert not any(e in body for e in ("✅", "❓", "❌"))  # no emoji-only meaning
+
+
+def test_every_card_says_who_to_call_or_that_no_contact_is_listed(registry):
+    at = start()
+    cards = [m.value for m in at.markdown if m.value.startswith(":material/call: ")]
+    assert len(cards) == metrics(at)[1]  # one line per trial shown
+    forms = (
+        "**Contact at this site:** ",
+        "No contact listed for this site. **The trial's central contact:** ",
+        "**Trial contact:** ",
+        "No contact listed for this trial.",
+    )
+    assert all(c.removeprefix(":material/call: ").startswith(forms) for c in cards)
+    # most recorded records list no contact at all: the card says so instead of nothing
+    assert any("No contact listed for this trial." in c for c in cards)
+
+
+def test_contact_line_wording():
+    from app.render import contact_line
+    from trials_helper.studies import Contact
+
+    central = [Contact(name="Study Desk", phone="555-0100", email="")]
+    assert contact_line(None, []).startswith("No contact listed for this trial.")
+    assert contact_line(None, central).startswith("**Trial contact:** Study Desk")
+
+    class Site:
+        contacts: tuple = ()
+
+    assert contact_line(Site(), central).startswith(
+        "No contact listed for this site. **The trial's central contact:** Study Desk"
+    )
+
+
+def test_the_table_uses_the_cards_words_with_site_distance_and_contact_first(registry):
+    at = set_profile(start(), hr="positive")
+    table = at.dataframe[0].value
+    assert list(table.columns)[:5] == [
+        "Trial",
+        "Match",
+        "Nearest recruiting site",
+        "Distance",
+        "Contact",
+    ]
+    kinds = set(table["Kind of treatment"])
+    assert "CDK4/6 inhibitors" in kinds and not kinds & {"cdk46", "her2_directed", "adc"}
+    assert not any("PHASE" in p or ";" in p for p in table["Phase"])
+    assert any(p == "Phase 1/2" for p in table["Phase"]) or any(
+        p.startswith("Phase ") for p in table["Phase"]
+    )
+    assert set(table["Match"]) <= {
+        "possible match",
+        "check with your oncologist",
+        "likely not eligible",
+    }

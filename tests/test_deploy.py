@@ -25,6 +25,6 @@ def test_compose_runs_two_app_replicas_on_one_redis():
 def test_dockerfile_installs_the_redis_extra_and_ships_the_app():
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert '".[redis]"' in text
-    for part in ("trials_helper", "app", "streamlit_app.py"):
+    for part in ("trials_helper", "app", "streamlit_app.py", ".streamlit"):  # theme: contrast
         assert f"COPY {part} " in text
     assert "--server.port" in text and "8501" in text

@@ -127,8 +127,39 @@ def test_subtypes_use_known_keys_and_have_options(g):
         assert s.key == key and s.title and s.summary.sources
 
 
-def test_source_label():
-    assert source_label("001_57e3b28e0b2d85f5.txt") == "source: 001_57e3b28e0b2d85f5.txt"
+def test_source_label_is_the_title_and_kind_not_the_file_name(g):
+    label = source_label("003_d3c0812f968b3934.txt")
+    assert label == "\u201cTreatment of Metastatic Breast Cancer\u201d, NCI summary"
+    for name in g.all_sources():
+        shown = g.source_label(name)
+        assert ".txt" not in shown and "source:" not in shown.lower(), shown
+    cited = g.from_(g.goals[0].sources)
+    assert cited.startswith("from \u201c") and ".txt" not in cited
+
+
+def _top_lines(path: Path, n: int = 3) -> list[str]:
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if line][:n]
+
+
+def test_every_document_is_named_by_the_words_at_its_top(g):
+    """A person holding the page can find it: the title is (the start of) one of its first
+    lines, and every document has a kind."""
+    assert set(g.documents) == {p.name for p in _seed_paths()}
+    for name, doc in g.documents.items():
+        assert doc.file == name and doc.kind
+        title = doc.title.removesuffix("\u2026")
+        assert any(line.startswith(title) for line in _top_lines(SEEDS_DIR / name)), name
+    titles = [d.title for d in g.documents.values()]
+    assert len(set(titles)) == len(titles)
+
+
+def test_a_cited_document_without_a_title_is_refused(tmp_path, text):
+    broken = re.sub(r'(?ms)^\[documents\."004_66b58222854cfaa1\.txt"\]\n.*?(?=^\[|\Z)', "", text)
+    msg = _error(tmp_path, broken)
+    assert msg == (
+        "guidance.toml: documents: '004_66b58222854cfaa1.txt' is cited but has no title and kind"
+    )
 
 
 # ---------------------------------------------------------------- sources and copying
@@ -158,8 +189,12 @@ def test_no_copied_word_runs():
         for run in _runs(_words(path.read_text(encoding="utf-8"))):
             seed_runs.setdefault(run, path.name)
     copied = []
+    titles = [d.title for d in load_guidance().documents.values()]
     for ours in (DEFAULT_PATH, GUIDANCE_PY):
-        for run in sorted(_runs(_words(ours.read_text(encoding="utf-8")))):
+        text = ours.read_text(encoding="utf-8")
+        for title in titles:  # a document's title names it: quoted on purpose, not copied prose
+            text = text.replace(title, "")
+        for run in sorted(_runs(_words(text))):
             if run in seed_runs:
                 copied.append(f"{ours.name}: '{' '.join(run)}' (in {seed_runs[run]})")
     assert not copied, "\n".join(copied)

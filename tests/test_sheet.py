@@ -26,10 +26,12 @@ def test_both_formats_carry_profile_trial_verdicts_questions_and_sources():
     for text in (md, page):
         assert "Prepared 2026-11-25" in text
         assert "NCT06016738" in text and "https://clinicaltrials.gov/study/NCT06016738" in text
-        assert "Hormone receptors" in text and "ER/PR" in text and "): positive" in text
+        assert "Hormone receptors" in text and "ER/PR" in text and "): Positive" in text
+        assert "HER2 status: Zero (IHC 0)" in text.replace("\\", "")  # words, not codes
         assert "The trial requires an earlier CDK4/6 inhibitor" in text
         assert "Hormone (endocrine) therapy" in text  # its main category's guidance
-        assert "source: 004_66b58222854cfaa1.txt" in text  # trial pros and cons are sourced
+        # trial pros and cons are sourced, each document by its title and kind
+        assert "How is metastatic breast cancer treated?" in text and "patient guide" in text
         assert "questions" in text.lower()
     assert DISCLAIMER in md
     assert page.startswith("<!doctype html>") and "@media print" in page
@@ -72,10 +74,11 @@ def test_pdf_carries_the_same_content():
         "Prepared 2026-11-25",
         "NCT06016738",
         "https://clinicaltrials.gov/study/NCT06016738",
-        "Hormone receptors (ER/PR): positive",
+        "Hormone receptors (ER/PR): Positive",
+        "HER2 status: Zero (IHC 0)",
         "The trial requires an earlier CDK4/6 inhibitor",
         "Questions to ask",
-        "004_66b58222854cfaa1.txt",
+        "How is metastatic breast cancer treated?",
         "It is not medical advice",
     ):
         assert words in text, words
@@ -105,3 +108,64 @@ def test_every_format_names_the_cohort_that_may_fit():
     for text in (markdown(data), html_page(data), _pdf_text(data)):
         assert "Group in this trial: Triple negative breast cancer" in text
         assert "may fit; check with your oncologist" in text
+
+
+def test_sources_are_named_by_title_and_kind_in_every_format():
+    data = sheet_for(load_study("NCT06016738"))
+    for text in (markdown(data), html_page(data), _pdf_text(data)):
+        assert ".txt" not in text  # file names stay in the data
+        assert "source: " not in text.lower()  # no "Sources: source: ..."
+        assert "Treatment of Metastatic Breast Cancer" in text and "NCI summary" in text
+        assert "from " in text
+
+
+def test_every_format_shows_aims_situation_and_support():
+    """The documents' goals, the parts about this person's subtype and spread, and support
+    and palliative care are in the sheet, not only the trial sections."""
+    data = sheet_for(load_study("NCT06016738"))  # HR-positive, HER2-zero, CDK4/6, bone
+    for text in (markdown(data), html_page(data), _pdf_text(data)):
+        assert "What treatment aims for" in text
+        assert "About your situation: Hormone-receptor-positive" in text
+        assert "About your situation: Spread to the bones" in text
+        assert "About your situation: Earlier treatment" in text
+        assert "Support and comfort" in text and "Palliative care" in text
+        assert "Triple-negative" not in text
+
+
+def test_relevant_subtypes_follow_the_profile():
+    from trials_helper.guidance import load_guidance
+    from trials_helper.sheet import relevant_subtypes
+
+    g = load_guidance()
+
+    def keys(**fields):
+        return [s.key for s in relevant_subtypes(Profile(**fields), g)]
+
+    assert keys() == []
+    assert keys(hr="negative", her2="zero") == ["triple_negative", "pdl1"]
+    assert keys(hr="positive", her2="positive", brca="yes", brain="stable") == [
+        "hr_positive",
+        "her2_positive",
+        "brca",
+        "brain",
+    ]
+    assert keys(menopause="pre", lung="yes", chemo_lines="1") == [
+        "menopause",
+        "lung",
+        "treatment_history",
+    ]
+
+
+def test_about_me_uses_words_not_codes():
+    profile = Profile(her2="low", chemo_lines="2+", brain="stable", menopause="post", age=61)
+    data = SheetData(profile, [], "Data line.")
+    for text in (markdown(data).replace("\\", ""), html_page(data), _pdf_text(data)):
+        for words in (
+            "HER2 status: Low (HER2-low)",
+            "Lines of chemotherapy for advanced disease: Two or more",
+            "Spread to the brain: Treated and stable",
+            "Menopausal status: After menopause",
+            "Age: 61",
+        ):
+            assert words in text, words
+        assert "HER2 status: low" not in text and ": 2+" not in text

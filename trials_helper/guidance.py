@@ -4,6 +4,9 @@ The content lives in `data/guidance.toml` (short paraphrases, each naming its so
 module reads it with `tomllib`, checks every entry and turns it into frozen dataclasses. Any
 problem raises `GuidanceError` with the file name and the entry, e.g.
 "guidance.toml: categories.cdk46: missing 'sources'".
+
+The file names stay in the data; people see each document by its title and kind (the
+`[documents]` table), e.g. '"Treatment of Metastatic Breast Cancer", NCI summary'.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ POINT_LISTS: tuple[str, ...] = (
     "support",
 )
 TOP_LEVEL: tuple[str, ...] = (
+    "documents",
     *POINT_LISTS,
     "subtypes",
     "categories",
@@ -93,6 +97,20 @@ TOP_LEVEL: tuple[str, ...] = (
 
 # Source documents are named like "001_57e3b28e0b2d85f5.txt".
 SOURCE_NAME = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document: its file in ../shared/seeds, its title (the words at its top) and
+    what kind of document it is, so a person can recognise it."""
+
+    file: str
+    title: str
+    kind: str
+
+    @property
+    def label(self) -> str:
+        return f"\u201c{self.title}\u201d, {self.kind}"
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,7 @@ class Question:
 
 @dataclass(frozen=True)
 class Guidance:
+    documents: dict[str, Document]
     goals: tuple[Point, ...]
     subtypes: dict[str, SubtypeGuidance]
     categories: dict[str, CategoryGuidance]
@@ -160,6 +179,19 @@ class Guidance:
             picked.append(q)
         return picked
 
+    def source_label(self, filename: str) -> str:
+        """How a person sees a source: its title and kind (the file name if not listed)."""
+        doc = self.documents.get(filename)
+        return doc.label if doc is not None else filename
+
+    def cite(self, sources: tuple[str, ...] | list[str]) -> str:
+        """Several sources, each by title and kind, joined by '; '."""
+        return "; ".join(self.source_label(s) for s in sources)
+
+    def from_(self, sources: tuple[str, ...] | list[str]) -> str:
+        """What follows a line of guidance: 'from "Title", kind; "Title", kind'."""
+        return "from " + self.cite(sources)
+
     def all_sources(self) -> set[str]:
         """Every source file named anywhere in the guidance."""
         points: list[Point] = [*self.goals, self.disclaimer, *self.support]
@@ -178,8 +210,9 @@ class Guidance:
 
 
 def source_label(filename: str) -> str:
-    """How a source is shown next to a point: "source: 001_57e3b28e0b2d85f5.txt"."""
-    return f"source: {filename}"
+    """How a source is shown next to a point, by the packaged guidance's documents table:
+    '"Treatment of Metastatic Breast Cancer", NCI summary'."""
+    return load_guidance().source_label(filename)
 
 
 # ---------------------------------------------------------------- checking
@@ -326,16 +359,36 @@ class _Checker:
             out.append(Question(text, topics, self.sources(t["sources"], f"{where}.sources")))
         return tuple(out)
 
+    def documents(self, value: Any) -> dict[str, Document]:
+        t = self.table(value, "documents")
+        out: dict[str, Document] = {}
+        for name, raw in t.items():
+            where = f"documents.{name}"
+            if not SOURCE_NAME.match(name):
+                raise self.fail(where, f"{name!r} is not a source file name like '001_<hex>.txt'")
+            d = self.table(raw, where)
+            self.keys(d, where, ("title", "kind"))
+            out[name] = Document(
+                name, self.text(d["title"], f"{where}.title"), self.text(d["kind"], f"{where}.kind")
+            )
+        return out
+
     def guidance(self, data: Mapping[str, Any]) -> Guidance:
         self.keys(data, "top level", TOP_LEVEL)
         lists = {name: self.points(data[name], name) for name in POINT_LISTS}
-        return Guidance(
+        documents = self.documents(data["documents"])
+        found = Guidance(
+            documents=documents,
             subtypes=self.subtypes(data["subtypes"]),
             categories=self.categories(data["categories"]),
             questions=self.questions(data["questions"]),
             disclaimer=self.point(data["disclaimer"], "disclaimer"),
             **lists,
         )
+        missing = sorted(found.all_sources() - set(documents))
+        if missing:
+            raise self.fail("documents", f"{missing[0]!r} is cited but has no title and kind")
+        return found
 
 
 def parse_guidance(text: str, filename: str = "guidance.toml") -> Guidance:

@@ -107,7 +107,9 @@ def _hr(p: Profile, f: Facet) -> Verdict | None:
     rule = f"hormone-receptor-{want} cancer"
     label = "Hormone receptors"
     if p.hr == UNKNOWN:
-        return _v(f, label, ASK, f"The trial is for {rule}; your HR status is not entered.", rule)
+        return _v(
+            f, label, ASK, f"The trial is for {rule}. You have not entered your HR status.", rule
+        )
     if p.hr == want:
         return _v(f, label, MEETS, f"The trial is for {rule}, and yours is HR-{p.hr}.", rule)
     return _v(f, label, NOT_MET, f"The trial is for {rule}, but yours is HR-{p.hr}.", rule)
@@ -130,7 +132,9 @@ def _her2(p: Profile, f: Facet) -> Verdict | None:
         return None
     rule = rules[want]
     if p.her2 == UNKNOWN:
-        return _v(f, label, ASK, f"The trial is for {rule}; your HER2 result is not entered.", rule)
+        return _v(
+            f, label, ASK, f"The trial is for {rule}. You have not entered your HER2 result.", rule
+        )
     yours = _HER2_WORDS[p.her2]
     ok = {
         "positive": p.her2 == "positive",
@@ -159,7 +163,9 @@ def _required_yes(name: str, label: str, rule: str, have: str, yes: str, no: str
             return None
         value = getattr(p, name)
         if value == UNKNOWN:
-            return _v(f, label, ASK, f"The trial needs {rule}; your result is not entered.", rule)
+            return _v(
+                f, label, ASK, f"The trial needs {rule}. You have not entered your result.", rule
+            )
         if value == yes:
             return _v(f, label, MEETS, f"The trial needs {rule}, and you {have}.", rule)
         if value == no:
@@ -240,14 +246,14 @@ def _prior(name: str, label: str, what: str, answer=None):
         rule = (
             f"earlier {what}"
             if f.value == "required"
-            else f"no earlier {what} (for advanced disease)"
+            else f"no earlier {what} for advanced disease"
         )
         if had == UNKNOWN:
             return _v(
                 f,
                 label,
                 ASK,
-                f"The trial needs {rule}; your treatment history for it is not entered.",
+                f"The trial needs {rule}. You have not entered your treatment history for it.",
                 rule,
             )
         ok = (had == "yes") == (f.value == "required")
@@ -287,7 +293,7 @@ def _prior_chemo(p: Profile, f: Facet) -> Verdict | None:
             f,
             label,
             ASK,
-            f"The trial needs {rule}; your chemotherapy history is not entered.",
+            f"The trial needs {rule}. You have not entered your chemotherapy history.",
             rule,
         )
     ok = (lines >= 1) == (f.value == "required")
@@ -311,7 +317,11 @@ def _brain(p: Profile, f: Facet) -> Verdict | None:
     label = "Brain metastases"
     if p.brain == UNKNOWN:
         return _v(
-            f, label, ASK, f"The trial asks for {rule}; your brain status is not entered.", rule
+            f,
+            label,
+            ASK,
+            f"The trial asks for {rule}. You have not entered your brain status.",
+            rule,
         )
     ok = {
         "excluded": p.brain == "none",
@@ -344,7 +354,9 @@ def _menopause(p: Profile, f: Facet) -> Verdict | None:
     if p.sex == "male":
         return None  # the sex rule speaks to this
     if p.menopause == UNKNOWN:
-        return _v(f, label, ASK, f"The trial is for {rule}; your status is not entered.", rule)
+        return _v(
+            f, label, ASK, f"The trial is for {rule}. You have not entered your status.", rule
+        )
     if p.menopause == f.value:
         return _v(f, label, MEETS, f"The trial is for {rule}, like you.", rule)
     return _v(f, label, NOT_MET, f"The trial is for {rule}; you are {p.menopause}menopausal.", rule)
@@ -394,7 +406,12 @@ def _sex(p: Profile, t: Trial) -> Verdict | None:
     evidence = f"Sex: {t.sex.title()}"
     if p.sex == UNKNOWN:
         return Verdict(
-            "sex", "Sex", ASK, f"The trial takes {rule}; your sex is not entered.", evidence, rule
+            "sex",
+            "Sex",
+            ASK,
+            f"The trial takes {rule}. You have not entered your sex.",
+            evidence,
+            rule,
         )
     ok = p.sex == want
     return Verdict(
@@ -429,7 +446,12 @@ def _age(p: Profile, t: Trial) -> Verdict | None:
         if high is None and (low or 0) <= 18:
             return None  # every adult meets a plain adult minimum
         return Verdict(
-            "age", "Age", ASK, f"The trial needs {rule}; your age is not entered.", evidence, rule
+            "age",
+            "Age",
+            ASK,
+            f"The trial needs {rule}. You have not entered your age.",
+            evidence,
+            rule,
         )
     ok = (low is None or p.age >= low) and (high is None or p.age <= high)
     return Verdict(

@@ -94,6 +94,34 @@ HELP: dict[str, str] = {
     "untreated or growing.",
 }
 
+# What each coded answer reads as, for people (the form, the sheet's "About me"); the codes
+# stay the values everywhere else.
+VALUE_WORDS: dict[str, str] = {
+    UNKNOWN: "Not sure",
+    "yes": "Yes",
+    "no": "No",
+    "positive": "Positive",
+    "negative": "Negative",
+    "low": "Low (HER2-low)",
+    "zero": "Zero (IHC 0)",
+    "pre": "Before menopause",
+    "post": "After menopause",
+    "female": "Female",
+    "male": "Male",
+    "none": "None",
+    "stable": "Treated and stable",
+    "active": "Active or untreated",
+    "0": "None",
+    "1": "One",
+    "2+": "Two or more",
+}
+
+
+def describe(name: str, value: Any) -> str:
+    """One answer in words: "HER2 status: Low (HER2-low)", "Age: 58"."""
+    return f"{LABELS.get(name, name)}: {VALUE_WORDS.get(str(value), str(value))}"
+
+
 ALTERATIONS = ("pik3ca", "esr1", "akt1", "pten")
 
 

@@ -2,6 +2,10 @@
 
 Each question names what in the trial raised it (its design, its criteria, its sites), so the
 discussion sheet can show why it is there. The documents' general questions come from guidance.
+
+A question is written in plain words (about grade 6 to 8); when the trial's own words explain it
+(a biopsy rule, a waiting period) they are kept apart, shortened, in `TrialQuestion.quote`, so
+the question itself stays short and the quote is shown as the trial's, not ours.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ _PRIOR_NAMES = {
 }
 
 
+class TrialQuestion(str):
+    """A question in the project's words (`text`) with the trial's words kept apart (`quote`).
+
+    It is a `str` (the text, then the quote in brackets) so every place that lists questions as
+    text keeps working; the app and the sheet show `text` and `quote` on their own.
+    """
+
+    text: str
+    quote: str
+
+    def __new__(cls, text: str, quote: str = "") -> TrialQuestion:
+        whole = f'{text} (The trial says: "{quote}")' if quote else text
+        obj = super().__new__(cls, whole)
+        obj.text = text
+        obj.quote = quote
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copies keep both
+        return (self.text, self.quote)
+
+
 def _first(criteria: Sequence[Criterion], pattern: re.Pattern[str], side: str | None = None):
     for c in criteria:
         if (side is None or c.side == side) and pattern.search(c.text):
@@ -32,7 +57,7 @@ def _first(criteria: Sequence[Criterion], pattern: re.Pattern[str], side: str | 
     return None
 
 
-def _short(text: str, limit: int = 160) -> str:
+def _short(text: str, limit: int = 120) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -44,78 +69,99 @@ def trial_questions(
     nearest: Any = None,
     unit: str = "mi",
     location_known: bool = False,
-) -> list[str]:
+) -> list[TrialQuestion]:
     """Plain-language questions this trial raises, most decisive first."""
-    qs: list[str] = []
+    qs: list[TrialQuestion] = []
     phases = set(trial.phases)
     if phases & {"PHASE1", "EARLY_PHASE1"}:
         qs.append(
-            "This is an early (phase 1) study, which mainly tests safety and dose, "
-            "sometimes for the first time in people. What is known so far about its side "
-            "effects and whether it helps?"
+            TrialQuestion(
+                "This is an early (phase 1) study. It mostly tests if a drug is safe and what "
+                "dose to give. What is known so far about its side effects? Does it seem to help?"
+            )
         )
     if trial.allocation == "RANDOMIZED":
         qs.append(
-            "People are put into groups by chance. Which treatments could I get, and "
-            "what happens if I am in the comparison group?"
+            TrialQuestion(
+                "People are put into groups by chance. Which treatments could I get? What "
+                "happens if I am in the group that gets the usual care?"
+            )
         )
     placebo = any(_PLACEBO.search(f"{i.name} {i.description}") for i in trial.interventions) or any(
         a.type == "PLACEBO_COMPARATOR" for a in trial.arms
     )
     if placebo:
         qs.append(
-            "One group receives a placebo (a look-alike with no active drug). What "
-            "treatment would I get alongside it?"
+            TrialQuestion(
+                "One group gets a placebo (a look-alike with no drug in it). What treatment "
+                "would I get along with it?"
+            )
         )
     for name, words in _PRIOR_NAMES.items():
         facet = getattr(facets, name)
         if facet.value == "required":
-            qs.append(f"The trial requires {words}. Does my treatment so far count?")
+            qs.append(TrialQuestion(f"The trial requires {words}. Does what I have had count?"))
         elif facet.value == "excluded":
             qs.append(
-                f"The trial does not take people who have had {words}. Does that apply to me?"
+                TrialQuestion(
+                    f"The trial does not take people who have had {words}. Does that rule me out?"
+                )
             )
     biopsy = _first(criteria, _BIOPSY, "inclusion")
     if biopsy is not None:
         qs.append(
-            "The criteria mention a biopsy or tissue sample "
-            f'("{_short(biopsy.text)}"). Would I need a new biopsy to join?'
+            TrialQuestion(
+                "The rules ask for a biopsy or a tissue sample. Would I need a new biopsy to join?",
+                _short(biopsy.text),
+            )
         )
     waits = waiting_periods(Clause(c.side, c.text) for c in criteria)
     if waits:
         quotes = list(dict.fromkeys(w.quote() for w in waits))
-        shown = "; ".join(f'"{q}"' for q in quotes[:2])
         qs.append(
-            "The criteria set waiting periods after some treatments "
-            f"({shown}). Which of these apply to me, how long would I need to wait, and is "
-            "that safe for me?"
+            TrialQuestion(
+                "The trial sets waiting periods after some treatments. Which ones apply to me? "
+                "How long would I need to wait, and is that safe for me?",
+                " … ".join(quotes[:2]),
+            )
         )
     brain = str(facets.brain_mets.value)
     if brain == "excluded":
         qs.append(
-            "The trial does not take people with brain metastases. Do I need a brain "
-            "scan before screening?"
+            TrialQuestion(
+                "The trial does not take people whose cancer has spread to the brain. Do I need "
+                "a brain scan before I join?"
+            )
         )
     elif brain == "stable_allowed":
         qs.append(
-            "The trial takes brain metastases only if treated and stable. Do my scans show that?"
+            TrialQuestion(
+                "The trial takes people with cancer in the brain only if it was treated and is "
+                "stable. Do my scans show that?"
+            )
         )
     elif brain in ("active_allowed", "required"):
         qs.append(
-            "The trial has rules for brain metastases that may include untreated ones. "
-            "How would my brain scans be checked and followed?"
+            TrialQuestion(
+                "The trial may take people with cancer in the brain that was not treated. How "
+                "would my brain scans be checked?"
+            )
         )
     distance = getattr(nearest, "distance", None)
     site = getattr(nearest, "site", None)
     if site is not None and distance is not None:
         qs.append(
-            f"The nearest recruiting site is {site.facility or site.place} "
-            f"({distance:,.0f} {unit}). How often would I need to go there, and is help "
-            "with travel or lodging offered?"
+            TrialQuestion(
+                f"The nearest site that is taking people is {site.facility or site.place} "
+                f"({distance:,.0f} {unit}). How often would I need to go there? Is there help "
+                "with travel or a place to stay?"
+            )
         )
     elif location_known:
         qs.append(
-            "No recruiting site near me is listed. Are there sites not yet listed, or "
-            "other ways to take part?"
+            TrialQuestion(
+                "No site near me is listed as taking people. Could there be sites not listed "
+                "yet, or other ways to take part?"
+            )
         )
     return qs

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .guidance import Guidance, Point, Question, load_guidance, source_label
+from .guidance import Guidance, Point, Question, SubtypeGuidance, load_guidance
 from .match import VERDICT_LABELS, TrialMatch
-from .profile import LABELS, Profile
+from .profile import Profile, describe
 from .safetext import clean, md_escape
 
 DISCLAIMER = (
@@ -53,14 +53,53 @@ def relevant_questions(
     return guidance.questions_for(*topics)
 
 
+# Which parts of the documents' "subtypes and facts" speak to a profile (keys of [subtypes]).
+_SUBTYPES_BY_PROFILE = (
+    (lambda p: p.hr == "positive", "hr_positive"),
+    (lambda p: p.her2 == "positive", "her2_positive"),
+    (lambda p: bool(p.triple_negative), "triple_negative"),
+    (lambda p: p.brca == "yes", "brca"),
+    (lambda p: p.pdl1 != "unknown" or bool(p.triple_negative), "pdl1"),
+    (lambda p: p.menopause != "unknown", "menopause"),
+    (lambda p: p.bone == "yes", "bone"),
+    (lambda p: p.brain in ("stable", "active"), "brain"),
+    (lambda p: p.liver == "yes", "liver"),
+    (lambda p: p.lung == "yes", "lung"),
+    (
+        lambda p: (
+            "yes"
+            in (
+                p.prior_endocrine,
+                p.prior_cdk46,
+                p.prior_her2,
+                p.prior_tdxd,
+                p.prior_other_adc,
+                p.prior_immunotherapy,
+                p.prior_parp,
+            )
+            or p.chemo_lines in ("1", "2+")
+        ),
+        "treatment_history",
+    ),
+)
+
+
+def relevant_subtypes(profile: Profile, guidance: Guidance) -> list[SubtypeGuidance]:
+    """What the documents say about this person's subtype and situation, in the file's order
+    (nothing when nothing is known: the app then says which answers would bring it)."""
+    wanted = {key for test, key in _SUBTYPES_BY_PROFILE if test(profile)}
+    return [s for key, s in guidance.subtypes.items() if key in wanted]
+
+
 def _md_escape(text: str) -> str:
     """Neutralise Markdown and HTML in registry text so it shows as written (the same escape
     as every Markdown the project writes)."""
     return md_escape(text)
 
 
-def _sources(point: Point | Question) -> str:
-    return "; ".join(source_label(s) for s in point.sources)
+def _sources(point: Point | Question, g: Guidance) -> str:
+    """'from "Title", kind; …': each document by the title and kind a person recognises."""
+    return g.from_(point.sources)
 
 
 @dataclass(frozen=True)
@@ -69,11 +108,11 @@ class _TrialBlock:
     url: str
     facts: tuple[str, ...]
     verdicts: tuple[tuple[str, str, str, str], ...]  # rule, verdict, why, trial's words
-    questions: tuple[str, ...]
+    questions: tuple[tuple[str, str], ...]  # (our question, the trial's words it rests on or "")
 
 
 def _about(data: SheetData) -> list[str]:
-    lines = [f"{LABELS.get(k, k)}: {v}" for k, v in data.profile.known().items()]
+    lines = [describe(k, v) for k, v in data.profile.known().items()]
     if not lines:
         lines = ["No details entered; every trial rule is marked 'ask your oncologist'."]
     if data.place:
@@ -109,14 +148,23 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
         verdicts=tuple(
             (v.label, VERDICT_LABELS[v.verdict], v.reason, v.evidence or "—") for v in m.verdicts
         ),
-        questions=tuple(m.questions),
+        questions=tuple((getattr(q, "text", q), getattr(q, "quote", "")) for q in m.questions),
     )
 
 
 def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(title, [(text, sources)]): trials in general, then each marked trial's main category."""
-    sections = [
-        (title, [(p.text, _sources(p)) for p in points])
+    """(title, [(text, sources)]): the aims of treatment, what the documents say about this
+    person's situation, trials in general, each marked trial's main category, and support."""
+    sections = [("What treatment aims for", [(p.text, _sources(p, g)) for p in g.goals])]
+    for sub in relevant_subtypes(data.profile, g):
+        sections.append(
+            (
+                f"About your situation: {sub.title}",
+                [(p.text, _sources(p, g)) for p in (sub.summary, *sub.options)],
+            )
+        )
+    sections += [
+        (title, [(p.text, _sources(p, g)) for p in points])
         for title, points in (
             ("Why people consider trials", g.trials_why),
             ("Possible benefits", g.trials_pros),
@@ -130,10 +178,11 @@ def _guidance_sections(data: SheetData, g: Guidance) -> list[tuple[str, list[tup
         sections.append(
             (
                 f"{cg.title}: {cg.description}",
-                [(f"Pro: {p.text}", _sources(p)) for p in cg.pros]
-                + [(f"Con: {p.text}", _sources(p)) for p in cg.cons],
+                [(f"Pro: {p.text}", _sources(p, g)) for p in cg.pros]
+                + [(f"Con: {p.text}", _sources(p, g)) for p in cg.cons],
             )
         )
+    sections.append(("Support and comfort", [(p.text, _sources(p, g)) for p in g.support]))
     return sections
 
 
@@ -164,7 +213,10 @@ def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
         ]
         if block.questions:
             out += ["", "Questions about this trial:", ""]
-            out += [f"- {_md_escape(q)}" for q in block.questions]
+            for q, quote in block.questions:
+                out.append(f"- {_md_escape(q)}")
+                if quote:
+                    out.append(f'  - The trial says: "{_md_escape(quote)}"')
         out.append("")
     out += ["## Before you talk to your oncologist", "", "What the source documents say:", ""]
     for title, points in _guidance_sections(data, g):
@@ -173,10 +225,10 @@ def markdown(data: SheetData, guidance: Guidance | None = None) -> str:
         out.append("")
     out += ["## Questions to ask", ""]
     out += [
-        f"- [ ] {q.text} _({_sources(q)})_"
+        f"- [ ] {q.text} _({_sources(q, g)})_"
         for q in relevant_questions(data.profile, data.marked, g)
     ]
-    out += ["", "---", f"_{g.disclaimer.text} ({_sources(g.disclaimer)})_", ""]
+    out += ["", "---", f"_{g.disclaimer.text} ({_sources(g.disclaimer, g)})_", ""]
     return "\n".join(out)
 
 
@@ -230,7 +282,16 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         parts.append("</table>")
         if block.questions:
             parts.append("<p>Questions about this trial:</p><ul>")
-            parts += [f"<li>{_e(q)}</li>" for q in block.questions]
+            parts += [
+                f"<li>{_e(q)}"
+                + (
+                    f"<br><span class='src'>The trial says: \u201c{_e(quote)}\u201d</span>"
+                    if quote
+                    else ""
+                )
+                + "</li>"
+                for q, quote in block.questions
+            ]
             parts.append("</ul>")
         parts.append("</div>")
     parts.append("<h2>Before you talk to your oncologist</h2>")
@@ -243,12 +304,13 @@ def html_page(data: SheetData, guidance: Guidance | None = None) -> str:
         parts.append("</ul>")
     parts.append("<h2>Questions to ask</h2><ul>")
     parts += [
-        f"<li>&#9744; {_e(q.text)} <span class='src'>({_e(_sources(q))})</span></li>"
+        f"<li>&#9744; {_e(q.text)} <span class='src'>({_e(_sources(q, g))})</span></li>"
         for q in relevant_questions(data.profile, data.marked, g)
     ]
     parts += [
         "</ul>",
-        f"<p class='src'>{_e(g.disclaimer.text)} ({_e(_sources(g.disclaimer))})</p></body></html>",
+        f"<p class='src'>{_e(g.disclaimer.text)} ({_e(_sources(g.disclaimer, g))})</p>"
+        "</body></html>",
     ]
     return "\n".join(parts)
 
@@ -357,7 +419,12 @@ def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bo
         pdf.ln(2)
         if block.questions:
             para("Questions about this trial:", 10, "B", gap=0.5)
-            bullets(block.questions)
+            bullets(
+                [
+                    q + (f' (The trial says: "{quote}")' if quote else "")
+                    for q, quote in block.questions
+                ]
+            )
 
     heading("Before you talk to your oncologist", 13)
     para("What the source documents say:", 10)
@@ -367,8 +434,8 @@ def pdf_bytes(data: SheetData, guidance: Guidance | None = None, *, compress: bo
 
     heading("Questions to ask", 13)
     bullets(
-        [f"{q.text} ({_sources(q)})" for q in relevant_questions(data.profile, data.marked, g)],
+        [f"{q.text} ({_sources(q, g)})" for q in relevant_questions(data.profile, data.marked, g)],
         mark="[ ]",
     )
-    para(f"{g.disclaimer.text} ({_sources(g.disclaimer)})", 8.5)
+    para(f"{g.disclaimer.text} ({_sources(g.disclaimer, g)})", 8.5)
     return bytes(pdf.output())
