@@ -274,31 +274,68 @@ def _bracket(lower: str, at: int) -> tuple[int, int] | None:
 def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] | None) -> bool:
     """Does the cue's scope cover the mention? A cue inside parentheses speaks only for what
     stands in them: "(prior endocrine therapy is allowed)" allows nothing outside."""
+    paren = "(" in lower
+    return _reaches(
+        cue,
+        _bracket(lower, cue.start) if paren else None,
+        target,
+        _Place.of(lower, target, paren),
+        lower,
+        terminators,
+    )
+
+
+class _Place(NamedTuple):
+    """Where a mention stands, worked out once per sentence: the parentheses around it and the
+    lists ("including ...") that hold it or its parentheses."""
+
+    around: tuple[int, int] | None
+    opener: int | None  # the list the mention stands in
+    opener_around: int | None  # the list its parentheses stand in
+
+    @classmethod
+    def of(cls, lower: str, target: Target, paren: bool) -> _Place:
+        around = _bracket(lower, target.start) if paren else None
+        return cls(
+            around,
+            _list_opener(lower, target.start),
+            _list_opener(lower, around[0]) if around is not None else None,
+        )
+
+
+def _reaches(
+    cue: Cue,
+    inside: tuple[int, int] | None,
+    target: Target,
+    place: _Place,
+    lower: str,
+    terminators: re.Pattern[str] | None,
+) -> bool:
     if target.start <= cue.start and cue.end <= target.end:
         return False  # the cue is part of the words themselves
     if cue.start < target.end and target.start < cue.end:
         return True  # the cue's words take the mention in ("more than 3 prior chemotherapy lines")
-    inside = _bracket(lower, cue.start) if "(" in lower else None
     if inside is not None and not inside[0] < target.start < inside[1]:
         return False
-    around = _bracket(lower, target.start) if "(" in lower else None
+    start, end = target.start, target.end
+    opener = place.opener
+    around = place.around
     if around is not None and not around[0] < cue.start < around[1]:
         # a list in parentheses expands the words before it: "No prior EGFR-targeting
         # therapies (e.g., ..., trastuzumab)" -- the cue reaches it where the list opens
-        target = Target(around[0], around[0] + 1, "", target.columns, target.group, target.specific)
-    opener = _list_opener(lower, target.start) if cue.end <= target.start else None
-    if opener is not None and cue.end <= opener:
+        start, end, opener = around[0], around[0] + 1, place.opener_around
+    if opener is not None and cue.end <= opener and cue.end <= start:
         # "No prior treatment for breast cancer, including radiotherapy, endocrine therapy,
         # chemotherapy": the items of a list stand where the list opens
-        target = Target(opener, opener + 1, "", target.columns, target.group, target.specific)
-    if target.start >= cue.end:
+        start, end = opener, opener + 1
+    if start >= cue.end:
         if cue.direction == BACKWARD:
             return False
-        a, b = cue.end, target.start
+        a, b = cue.end, start
     else:
         if cue.direction == FORWARD:
             return False
-        a, b = target.end, cue.start
+        a, b = end, cue.start
     if _words_between(lower, a, b) > cue.scope:
         return False
     if terminators is None:  # the caller knows the sentence has no terminator
@@ -343,4 +380,16 @@ def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) ->
     if not cues:
         return [set() for _ in targets]
     stops = book.terminators if book.may_stop(lower) else None
-    return [{c.category for c in cues if reaches(c, t, lower, stops)} for t in targets]
+    paren = "(" in lower
+    insides = [_bracket(lower, c.start) if paren else None for c in cues]
+    out = []
+    for t in targets:
+        place = _Place.of(lower, t, paren)
+        out.append(
+            {
+                c.category
+                for c, inside in zip(cues, insides, strict=True)
+                if _reaches(c, inside, t, place, lower, stops)
+            }
+        )
+    return out

@@ -15,12 +15,12 @@ from importlib import resources
 from typing import Any
 
 from .text import (
-    LowerPattern,
     _lower_pattern,
     _plain_start,
     expand_leading,
     factor,
     first_chars,
+    required_literals,
 )
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
@@ -101,10 +101,13 @@ class Lexicon:
         # would be tried at every word; each runs on its own, only where its sure words are.
         expanded = [e for p in lower_parts for e in expand_leading(_lower_pattern(p))]
         plain = [e for e in expanded if _plain_start(e)[0]]
-        self._gated = tuple(
-            LowerPattern(rf"(?<![a-z0-9])(?:{e})(?![a-z0-9])")
-            for e in expanded
-            if not _plain_start(e)[0]
+        gated = [rf"(?<![a-z0-9])(?:{e})(?![a-z0-9])" for e in expanded if not _plain_start(e)[0]]
+        self._gated = tuple((re.compile(g), required_literals(g)) for g in gated)
+        # one substring pass over all their sure words tells whether any can match at all
+        self._gated_needs: tuple[str, ...] = (
+            tuple(sorted({w for _, needs in self._gated for w in needs}))
+            if all(needs for _, needs in self._gated)
+            else ()
         )
         body = factor(plain)
         first = first_chars(body)
@@ -142,17 +145,26 @@ class Lexicon:
             }
         return frozenset(found), False
 
+    def _possible_gated(self, lower: str) -> list[re.Pattern[str]]:
+        """The word-class patterns whose sure words stand in the text."""
+        if self._gated_needs and not any(map(lower.__contains__, self._gated_needs)):
+            return []
+        return [g for g, needs in self._gated if not needs or any(map(lower.__contains__, needs))]
+
     def any_in(self, text: str, lower: str) -> bool:
         """Could the text name a treatment? One scan, so a criterion without any skips the
         per-sentence reading."""
         return (
-            self._lower_re.search(lower) is not None or any(g.search(lower) for g in self._gated)
+            self._lower_re.search(lower) is not None
+            or any(g.search(lower) for g in self._possible_gated(lower))
         ) or (self._exact_re is not None and self._exact_re.search(text) is not None)
 
     def targets(self, sentence: str, lower: str) -> list[Target]:
         """Mentions in a sentence, longest first where they overlap."""
         spans = [(m.start(), m.end()) for m in self._lower_re.finditer(lower)]
-        spans += [(m.start(), m.end()) for g in self._gated for m in g.finditer(lower)]
+        spans += [
+            (m.start(), m.end()) for g in self._possible_gated(lower) for m in g.finditer(lower)
+        ]
         if self._exact_re is not None:
             spans += [(m.start(), m.end()) for m in self._exact_re.finditer(sentence)]
         if not spans:
