@@ -2,14 +2,18 @@
 
 Every cue row in data/cues.toml and every rule row in data/facet_rules.toml carries an example
 (a line where it decides) and a counter-example (a line where it must not); they run here, so a
-data edit that breaks its own example fails.
+data edit that breaks its own example fails. Both must be real criteria lines (or a sentence or
+clause of one) of the recorded data, which is checked here too.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import pytest
 
-from tests.conftest import load_study
+from tests.conftest import CTGOV, all_study_paths, load_study
 from trials_helper.eligibility import EXCLUSION, INCLUSION
 from trials_helper.facets import classify_trial
 from trials_helper.match import ASK, NOT_MET, match_trial
@@ -67,6 +71,66 @@ def test_rule_example_is_decided_by_the_rule(side, index, rule):
 )
 def test_rule_counter_example_is_decided_by_another_rule(side, index, rule):
     assert rule not in _decided(side, rule.counter), rule.counter
+
+
+# The examples and counter-examples are real lines of the records in ../shared/ctgov (the corpus
+# and the recorded studies), not lines made up to fit a rule; the data files name the NCT id of
+# each. Rows marked "no real line found" there are listed here: they must keep failing until a
+# real line replaces them (and then leave this list).
+NOT_REAL_YET = {
+    "No chemotherapy without a wash-out of five half-lives",
+    "Must not have received up to 2 prior chemotherapy regimens without a break",
+}
+
+SAMPLES = [
+    (f"cue-{i}-{r.category}-{field}", getattr(r, field))
+    for i, r in enumerate(cue_book().rules)
+    for field in ("example", "counter")
+] + [
+    (f"{side}-{i}-{field}", getattr(r, field))
+    for side, rules in facet_rules().items()
+    for i, r in enumerate(rules)
+    for field in ("example", "counter")
+]
+
+
+def _plain_line(text: str) -> str:
+    """Whitespace, markdown backslash escapes, case and a closing full stop do not count."""
+    return " ".join(text.replace("\\", "").split()).lower().rstrip(". ")
+
+
+@lru_cache(maxsize=1)
+def _real_criteria() -> str:
+    """Every eligibility text of the corpus and of the recorded studies, one after another."""
+    corpus = json.loads(
+        (CTGOV / "corpus" / "nli4ct-breast-criteria.json").read_text(encoding="utf-8")
+    )
+    records = [s["protocolSection"] for s in corpus] + [
+        json.loads(p.read_text(encoding="utf-8"))["protocolSection"] for p in all_study_paths()
+    ]
+    texts = (r.get("eligibilityModule", {}).get("eligibilityCriteria", "") for r in records)
+    return "\0".join(_plain_line(t) for t in texts)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(
+            line,
+            id=name,
+            marks=[pytest.mark.xfail(strict=True, reason="no real line found")]
+            if line in NOT_REAL_YET
+            else [],
+        )
+        for name, line in SAMPLES
+    ],
+)
+def test_examples_are_real_lines(line):
+    assert line and _plain_line(line) in _real_criteria(), line
+
+
+def test_not_real_yet_lists_only_lines_of_the_data():
+    assert NOT_REAL_YET.issubset(line for _, line in SAMPLES)
 
 
 def test_first_rule_that_holds_wins():
