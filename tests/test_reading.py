@@ -524,6 +524,49 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "any",
         ),
+        # found by reading the corpus (#14): each a class of wording, not one study's words
+        (
+            "NCT00829166",
+            "exclusion",
+            "History of intolerance (such as Grade 3-4 infusion reaction) to trastuzumab",
+            "prior_her2",
+            "any",
+        ),
+        (
+            "NCT00146172",
+            "exclusion",
+            "Prior treatment with anthracyclines with a cumulative dose of doxorubicin or "
+            "equivalent of greater than 300 mg/m^2",
+            "prior_chemo",
+            "any",
+        ),
+        ("NCT02536339", "exclusion", "Current anthracycline use", "prior_chemo", "any"),
+        (
+            "NCT00394082",
+            "exclusion",
+            "No prior chemotherapy for metastatic or locally recurrent disease is allowed.",
+            "prior_chemo",
+            "excluded",
+        ),
+        (
+            "NCT00721630",
+            "inclusion",
+            "No restriction for prior hormonal therapy. No concurrent use of endocrine therapy is "
+            "permitted.",
+            "prior_endocrine",
+            "any",
+        ),
+        (
+            "NCT00645333",
+            "inclusion",
+            "Men or women with metastatic (Stage IV) breast cancer, or with locally advanced "
+            "breast "
+            "cancer (Stages IIIA > 10 cm, or Stages IIIB and IIIC) that did not respond to "
+            "first-line anthracycline-based chemotherapy, for whom docetaxel is a recommended "
+            "therapy",
+            "prior_chemo",
+            "required",
+        ),
         # a counting rule said the other way round bars nothing
         (
             "NCT00924352",

@@ -350,7 +350,8 @@ def _reaches(
 
 
 _LIST_OPENER = re.compile(
-    r"(?:\bincluding(?:,? but not limited to)?|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely)[,:]?\s"
+    r"(?:\bincluding(?:,? but not limited to)?|\bsuch as|\be\.g\.|\bi\.e\.|\bnamely"
+    r"|\bthe following\b[^:;.]{0,40}:)[,:]?\s"
 )
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
@@ -358,7 +359,9 @@ _LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
 
 def _list_opener(lower: str, at: int) -> int | None:
     """Where the list that holds the words at `at` opens ("including A, B, C"), or None."""
-    if "including" not in lower and "such as" not in lower and "e.g." not in lower:
+    if not any(
+        map(lower.__contains__, ("including", "such as", "e.g.", "following", "i.e.", "namely"))
+    ):
         return None
     window = lower[max(0, at - 160) : at]
     openers = list(_LIST_OPENER.finditer(window))
