@@ -567,6 +567,23 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "required",
         ),
+        # a plan counted in cycles is not an earlier course
+        (
+            "NCT03403712",
+            "inclusion",
+            "Scheduled to receive at least 4 consecutive cycles of an AC combination regimen",
+            "prior_chemo",
+            "any",
+        ),
+        # a window in hours is a wait too ("prior to chemotherapy" is the moment counted from)
+        (
+            "NCT03511378",
+            "exclusion",
+            "Patients with history of systemic antibiotic use within 72 hours prior to "
+            "chemotherapy",
+            "prior_chemo",
+            "any",
+        ),
         # a counting rule said the other way round bars nothing
         (
             "NCT00924352",

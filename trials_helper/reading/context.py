@@ -39,7 +39,7 @@ _NUMBERS = {
     "eight": 8,
     "twelve": 12,
 }
-_DAYS = {"day": 1, "week": 7, "month": 30.4, "year": 365}
+_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30.4, "year": 365}
 
 
 @dataclass(frozen=True)
