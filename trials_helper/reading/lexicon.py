@@ -21,6 +21,7 @@ from .text import (
     factor,
     first_chars,
     required_literals,
+    whole_words_literal_first,
 )
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
@@ -113,11 +114,24 @@ class Lexicon:
         first = first_chars(body)
         ahead = f"(?=[{re.escape(first)}])" if first else ""
         self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+        # upper-case abbreviations ("AIs", "SERDs", "ET"): rare first letters, so the engine
+        # skips between them (all start with a plain letter)
         self._exact_re = (
-            re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(exact_parts) + r")(?![A-Za-z0-9])")
+            re.compile(whole_words_literal_first(exact_parts))
+            if exact_parts and all(_plain_start(p)[0] for p in exact_parts)
+            else re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(exact_parts) + r")(?![A-Za-z0-9])")
             if exact_parts
             else None
         )
+
+    def _classes_of(self, words: str) -> set[str]:
+        """The classes the words name on their own."""
+        return {
+            column
+            for column, cls in self.classes.items()
+            if cls.pattern.search(words)
+            and not (cls.not_pattern and cls.not_pattern.fullmatch(words))
+        }
 
     def columns_of(
         self, words: str, sentence: str | None = None, start: int = 0
@@ -129,12 +143,7 @@ class Lexicon:
             m = pattern.match(*where)
             if m and m.end() - m.start() == len(words):
                 return classes, True
-        found = set()
-        for column, cls in self.classes.items():
-            if cls.pattern.search(words) and not (
-                cls.not_pattern and cls.not_pattern.fullmatch(words)
-            ):
-                found.add(column)
+        found = set(_word_classes(words))
         if not found and sentence is not None:
             # words whose pattern looks past them ("hormone" in "hormone-refractory")
             found = {
@@ -201,3 +210,9 @@ def lexicon() -> Lexicon:
 def prior_classes() -> dict[str, PriorClass]:
     """Earlier-treatment classes by spec column (label and example names for help text)."""
     return lexicon().classes
+
+
+@lru_cache(maxsize=16384)
+def _word_classes(words: str) -> frozenset[str]:
+    """The classes some words name on their own (cached: the same drug names recur)."""
+    return frozenset(lexicon()._classes_of(words))

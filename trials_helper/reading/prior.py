@@ -303,6 +303,9 @@ def study_reading(
     column: str, mentions: Sequence[Mention], metastatic: bool = True
 ) -> PriorReading:
     """The study-level value (spec meaning): cohort rules count; contradicting cohorts -> any."""
+    mentions = [m for m in mentions if m.column == column]
+    if all(m.value is PriorValue.ANY for m in mentions):
+        return PriorReading(column, PriorValue.ANY, "no rule")  # what every scope would say
     readings = [_settle(column, scope, metastatic) for scope in _scopes(mentions)]
     ruled = [r for r in readings if r.value is not PriorValue.ANY]
     kinds = {r.value for r in ruled}
@@ -331,7 +334,8 @@ def cohort_reading(
     scope = [
         m
         for m in mentions
-        if m.binding is not Binding.COHORT or (m.cohort is not None and m.cohort.key == key)
+        if m.column == column
+        and (m.binding is not Binding.COHORT or (m.cohort is not None and m.cohort.key == key))
     ]
     return _settle(column, scope, metastatic)
 
