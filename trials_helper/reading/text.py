@@ -8,7 +8,7 @@ alternations, and cheap substring gates let most criteria skip the engine entire
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
@@ -172,9 +172,10 @@ _META = frozenset("()[]{}|?*+.^$")
 _QUANTIFIER = frozenset("?*+{")
 
 
-def _top_level(pattern: str) -> list[str]:
-    """The top-level alternatives of a pattern ("a|(b|c)" gives "a" and "(b|c)")."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth after it) for the characters of a pattern that shape it:
+    escapes and the insides of character classes are skipped."""
+    depth, i, in_class = 0, start, False
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -186,10 +187,19 @@ def _top_level(pattern: str) -> list[str]:
             in_class = True
         elif ch in "()":
             depth += 1 if ch == "(" else -1
-        elif ch == "|" and depth == 0:
+            yield i, ch, depth
+        elif ch == "|":
+            yield i, ch, depth
+        i += 1
+
+
+def _top_level(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern ("a|(b|c)" gives "a" and "(b|c)")."""
+    parts, start = [], 0
+    for i, ch, depth in _structure(pattern):
+        if ch == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
-        i += 1
     return [*parts, pattern[start:]]
 
 
@@ -221,25 +231,8 @@ def _plain_start(pattern: str) -> tuple[str, str]:
 
 
 def _group_end(pattern: str, start: int) -> int:
-    """The index of the ")" that closes the group opening at `start`."""
-    depth, i, in_class = 0, start, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+    """The index of the ")" that closes the group opening at `start`, or -1."""
+    return next((i for i, ch, depth in _structure(pattern, start) if ch == ")" and depth == 0), -1)
 
 
 _LEADING_GROUP = re.compile(r"\((?:\?:|\?-i:)?")
