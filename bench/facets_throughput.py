@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from trials_helper.eligibility import _split_cached  # noqa: E402
 from trials_helper.facets import _lower, classify_trial, sentences  # noqa: E402
 from trials_helper.reading.document import read_clauses  # noqa: E402
+from trials_helper.reading.context import cue_book  # noqa: E402
 from trials_helper.reading.lexicon import _word_classes  # noqa: E402
 from trials_helper.reading.prior import _read_sentence  # noqa: E402
 from trials_helper.studies import parse_study  # noqa: E402
@@ -41,6 +42,7 @@ def main() -> int:
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
         for cache in caches:
             cache.cache_clear()
+        cue_book().scanner.memo.clear()  # the cue scanner's patterns-by-first-letters memo
         start = time.perf_counter()
         for t in trials:
             classify_trial(t)

@@ -95,6 +95,21 @@ _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 
 
+def _class_members(items: Any) -> set[str] | None:
+    """The characters of a parsed character class: literals, small ranges and \\d."""
+    out: set[str] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            out.add(chr(av))
+        elif op is _sre.RANGE and av[1] - av[0] < 128:
+            out.update(map(chr, range(av[0], av[1] + 1)))
+        elif op is _sre.CATEGORY and av is _sre.CATEGORY_DIGIT:
+            out.update("0123456789")
+        else:
+            return None
+    return out
+
+
 def _first_of(items: Any) -> tuple[set[str], bool] | None:
     """(characters a match can start with, can it be empty) for a parsed sequence; None if any
     character could start it."""
@@ -105,9 +120,10 @@ def _first_of(items: Any) -> tuple[set[str], bool] | None:
         if op is _sre.LITERAL:
             return chars | {chr(av)}, False
         if op is _sre.IN:
-            if not all(o is _sre.LITERAL for o, _ in av):
+            members = _class_members(av)
+            if members is None:
                 return None
-            return chars | {chr(v) for _, v in av}, False
+            return chars | members, False
         if op is _sre.SUBPATTERN:
             got = _first_of(av[3])
         elif op is _sre.BRANCH:
