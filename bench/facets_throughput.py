@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from trials_helper.eligibility import _split_cached  # noqa: E402
 from trials_helper.facets import _lower, classify_trial, sentences  # noqa: E402
-from trials_helper.reading.document import read_clauses  # noqa: E402
 from trials_helper.reading.context import cue_book  # noqa: E402
+from trials_helper.reading.document import read_clauses  # noqa: E402
 from trials_helper.reading.lexicon import _word_classes  # noqa: E402
 from trials_helper.reading.prior import _read_sentence  # noqa: E402
 from trials_helper.studies import parse_study  # noqa: E402
