@@ -132,16 +132,14 @@ class Scanner(NamedTuple):
     slots: int
 
     def candidates(self, key: str) -> tuple[Entry, ...]:
-        """The patterns that may match where the text goes on with `key`."""
+        """The patterns that may match where the text goes on with `key` (each pattern is
+        filed under prefixes of one length only, so no pattern comes twice)."""
         found = self.memo.get(key)
         if found is None:
             table = self.by_prefix
-            found = tuple(
-                sorted(
-                    {e for n in range(len(key) + 1) for e in table.get(key[:n], ())},
-                    key=lambda e: e[0],
-                )
-            )
+            found = ()
+            for n in range(len(key) + 1):
+                found += table.get(key[:n], ())
             if len(self.memo) < 50_000:
                 self.memo[key] = found
         return found
@@ -265,7 +263,7 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
 def resolve(found: list[Cue]) -> list[Cue]:
     """Overlapping cues: a longer cue over these words wins; cues over exactly the same words
     all stand; pseudo-cues win and then drop out."""
-    found.sort(key=lambda c: (c.start - c.end, c.start))
+    found.sort(key=lambda c: (c.start - c.end, c.start, c.category, c.direction))
     kept: list[Cue] = []
     for cue in found:
         if all(
