@@ -664,3 +664,52 @@ def test_every_item_of_an_including_list_is_read_in_its_setting():
     mentions = read_mentions(read_clauses("Exclusion Criteria:\n\n* " + line))
     assert {m.words for m in mentions} >= {"chemotherapy", "PARP", "ADCs", "immunotherapy"}
     assert all(m.setting.value == "early" for m in mentions)
+
+
+@pytest.mark.parametrize(
+    "nct, line",
+    [
+        ("NCT00193063", "Inclusion Criteria:\n\n* No previous chemotherapy with gemcitabine"),
+        (
+            "NCT00432562",
+            "Exclusion Criteria:\n\n* Previous treatment with vinorelbine or mitomycin.",
+        ),
+    ],
+)
+def test_a_bar_on_one_drug_asks_instead_of_ruling_out(nct, line):
+    # the profile knows a person's classes of treatment, not each drug they had
+    from trials_helper.match import match_trial
+
+    t = parse_study(load_study("NCT06016738"))  # a real record; its criteria replaced below
+    t = type(t)(**{**t.__dict__, "eligibility_criteria": line})
+    m = match_trial(Profile(chemo_lines="1"), t)
+    (v,) = [v for v in m.verdicts if v.label == "Earlier chemotherapy"]
+    assert v.verdict == ASK, nct
+    assert "one drug" in v.reason
+
+
+@pytest.mark.parametrize(
+    "nct, side, line, column, value",
+    [
+        (
+            "NCT02187783",
+            "exclusion",
+            "Patient had received chemotherapy or anticancer therapy 4 weeks prior to starting "
+            "study drug",
+            "prior_chemo",
+            "any",
+        ),
+        (
+            "NCT02796755",
+            "exclusion",
+            "Individuals receiving antidepressants, mood stabilizers, antipsychotic medications or "
+            "benzodiazepines or drugs known to affect the immune system (e.g. glucocorticoids, "
+            "methotrexate), or at the discretion of the study doctor",
+            "prior_chemo",
+            "any",
+        ),
+    ],
+)
+def test_more_corpus_lines(nct, side, line, column, value):
+    heading = "Exclusion Criteria:\n\n* " if side == "exclusion" else "Inclusion Criteria:\n\n* "
+    assert read_prior(read_clauses(heading + line))[column].value.value == value, nct

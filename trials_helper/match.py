@@ -234,7 +234,8 @@ def _unsure(verdict: Verdict, f: Facet) -> Verdict:
         verdict,
         verdict=ASK,
         reason=verdict.reason.rstrip(".")
-        + ". The trial's words on this may apply only to some people or read two ways: ask.",
+        + ". The trial's words on this may name only one drug, apply only to some people, or "
+        "read two ways: ask.",
     )
 
 

@@ -85,4 +85,6 @@ class Mention:
     @property
     def firm(self) -> bool:
         """Binds everyone the clause speaks for, with no allowance, condition or doubt."""
+        if self.value is PriorValue.EXCLUDED and self.specific:
+            return False  # a bar on one drug ("no prior gemcitabine"): the profile knows classes
         return not self.doubt and self.binding not in (Binding.CONDITIONAL, Binding.ROUTE)

@@ -95,22 +95,23 @@ _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 
 
-def _class_members(items: Any) -> set[str] | None:
-    """The characters of a parsed character class: literals, small ranges and \\d."""
+def _class_members(items: Any, digits: bool) -> set[str] | None:
+    """The characters of a parsed character class: literals, small ranges, and \\d when
+    `digits` (a lookahead on ten digits is not worth it; a lookup table by digit is)."""
     out: set[str] = set()
     for op, av in items:
         if op is _sre.LITERAL:
             out.add(chr(av))
         elif op is _sre.RANGE and av[1] - av[0] < 128:
             out.update(map(chr, range(av[0], av[1] + 1)))
-        elif op is _sre.CATEGORY and av is _sre.CATEGORY_DIGIT:
+        elif digits and op is _sre.CATEGORY and av is _sre.CATEGORY_DIGIT:
             out.update("0123456789")
         else:
             return None
     return out
 
 
-def _first_of(items: Any) -> tuple[set[str], bool] | None:
+def _first_of(items: Any, digits: bool = False) -> tuple[set[str], bool] | None:
     """(characters a match can start with, can it be empty) for a parsed sequence; None if any
     character could start it."""
     chars: set[str] = set()
@@ -120,20 +121,20 @@ def _first_of(items: Any) -> tuple[set[str], bool] | None:
         if op is _sre.LITERAL:
             return chars | {chr(av)}, False
         if op is _sre.IN:
-            members = _class_members(av)
+            members = _class_members(av, digits)
             if members is None:
                 return None
             return chars | members, False
         if op is _sre.SUBPATTERN:
-            got = _first_of(av[3])
+            got = _first_of(av[3], digits)
         elif op is _sre.BRANCH:
-            alternatives = [_first_of(a) for a in av[1]]
+            alternatives = [_first_of(a, digits) for a in av[1]]
             known = [a for a in alternatives if a is not None]
             if len(known) < len(alternatives):
                 return None
             got = (set().union(*(a[0] for a in known)), any(a[1] for a in known))
         elif op in _REPEATS:
-            inner = _first_of(av[2])
+            inner = _first_of(av[2], digits)
             got = None if inner is None else (inner[0], inner[1] or av[0] == 0)
         else:
             return None
@@ -171,7 +172,7 @@ def first_chars(pattern: str) -> str:
 
 def start_chars(pattern: str) -> frozenset[str] | None:
     """Every character a match can start with, or None when the pattern does not say."""
-    got = _first_of(_sre_parse(pattern))
+    got = _first_of(_sre_parse(pattern), digits=True)
     return None if got is None or got[1] or not got[0] else frozenset(got[0])
 
 
