@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from trials_helper.errors import LocationError, ProfileError
-from trials_helper.geo import RADIUS_CHOICES, LocationFilter, geocode
+from trials_helper.geo import RADIUS_CHOICES, LocationFilter, location_filter
 from trials_helper.guidance import load_guidance
 from trials_helper.profile import CHOICES, HELP, LABELS, Profile
 from trials_helper.search import PHASE_CHOICES, SearchOptions
@@ -143,26 +143,14 @@ def _location_widgets() -> tuple[LocationFilter | None, str, str]:
     no_coords = st.sidebar.checkbox(
         "Also show trials whose sites have no map location", key="include_no_coords"
     )
-    if not (place.strip() or country.strip() or state.strip()):
-        return None, "", ""
-    origin = None
-    if place.strip():
-        try:
-            origin = geocode(place)
-        except LocationError as exc:
-            message = str(exc)
-            if exc.candidates:
-                message += " Did you mean: " + "; ".join(exc.candidates) + "?"
-            return None, message, ""
-    flt = LocationFilter(
-        origin=origin,
-        radius=radius if origin else None,
-        unit=unit,
-        country=country.strip() or None,
-        state=state.strip() or None,
-        include_without_coordinates=no_coords,
-    )
-    return flt, "", origin.label if origin else ""
+    try:
+        flt = location_filter(place, radius, unit, country, state, no_coords)
+    except LocationError as exc:
+        message = str(exc)
+        if exc.candidates:
+            message += " Did you mean: " + "; ".join(exc.candidates) + "?"
+        return None, message, ""
+    return flt, "", flt.origin.label if flt and flt.origin else ""
 
 
 def _option_widgets() -> tuple[SearchOptions, bool]:

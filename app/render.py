@@ -14,12 +14,11 @@ import pydeck as pdk
 import streamlit as st
 
 from trials_helper.client import FetchResult
-from trials_helper.export import COLUMN_NAMES, csv_bytes, query_url, trial_row
-from trials_helper.geo import site_rows
+from trials_helper.export import COLUMN_NAMES
 from trials_helper.group import TrialGroup
 from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
-from trials_helper.profile import Profile
+from trials_helper.pipeline import SearchResult
 from trials_helper.safetext import md_escape
 from trials_helper.search import SearchOutcome
 from trials_helper.sheet import (
@@ -46,12 +45,30 @@ def md(text: str) -> str:
     return md_escape(text, extra=":$")
 
 
+MARKED = "marked_trials"  # NCT ids ticked for the discussion sheet, kept while cards are hidden
+
+
 def mark_key(nct_id: str) -> str:
     return f"mark_{nct_id}"
 
 
+def marked_ids() -> set[str]:
+    return st.session_state.setdefault(MARKED, set())
+
+
+def _on_mark(nct_id: str) -> None:
+    ids = marked_ids()
+    if st.session_state.get(mark_key(nct_id)):
+        ids.add(nct_id)
+    else:
+        ids.discard(nct_id)
+
+
 def marked(outcome: SearchOutcome) -> list[TrialMatch]:
-    return [m for m in outcome.matches if st.session_state.get(mark_key(m.trial.nct_id))]
+    """The marked trials among the results (a card folded away or on a later page keeps its
+    mark: a checkbox that is not drawn loses its own state)."""
+    ids = marked_ids()
+    return [m for m in outcome.matches if m.trial.nct_id in ids]
 
 
 def data_banner(result: FetchResult, cache_note: str) -> None:
@@ -141,7 +158,13 @@ def trial_card(m: TrialMatch, unit: str) -> None:
             st.markdown(
                 "☎️ Trial contact: " + md("; ".join(c.label() for c in t.central_contacts[:2]))
             )
-        st.checkbox("Add to my discussion sheet", key=mark_key(t.nct_id))
+        st.checkbox(
+            "Add to my discussion sheet",
+            value=t.nct_id in marked_ids(),
+            key=mark_key(t.nct_id),
+            on_change=_on_mark,
+            args=(t.nct_id,),
+        )
         with st.expander(f"Why: {m.summary()}"):
             for v in m.verdicts:
                 st.markdown(f"{VERDICT_ICON[v.verdict]} **{md(v.label)}** — {md(v.reason)}")
@@ -158,24 +181,63 @@ def trial_card(m: TrialMatch, unit: str) -> None:
                     st.markdown(f"- {md(q)}")
 
 
-def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
+def groups_view(groups: Sequence[TrialGroup], unit: str, per_group: int) -> None:
     if not groups:
         st.info(
             "No trials match these filters. Try a larger distance, fewer filters, or "
             "include trials not yet recruiting."
         )
         return
+    st.session_state[MARKS_DRAWN] = frozenset(marked_ids())
     for g in groups:
         st.subheader(f"{g.title}")
         st.caption(g.headline())
         guidance_box(g.guidance, key=g.category)
-        for m in g.matches:
-            trial_card(m, unit)
+        group_cards(g, unit, per_group)
 
 
-def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
-    items = [outcome.located.get(m.trial.nct_id, m.trial) for m in outcome.matches]
-    frame = site_rows(items, origin, unit) if items else pd.DataFrame()
+MARKS_DRAWN = "marks_drawn"  # the marks the whole page was last drawn with
+
+
+def _show_more(key: str, step: int) -> None:
+    st.session_state[key] = st.session_state.get(key, step) + step
+
+
+@st.fragment
+def group_cards(g: TrialGroup, unit: str, per_group: int) -> None:
+    """A group's best `per_group` cards and "Show more" for the next ones; trials likely not
+    eligible folded away behind their count and a toggle. The whole list stays in the table
+    and the CSV. A fragment: "Show more" and the toggle redraw only this group."""
+    fitting = [m for m in g.matches if m.level != UNLIKELY]
+    unlikely = [m for m in g.matches if m.level == UNLIKELY]
+    _cards(fitting, unit, per_group, f"shown_{g.category}")
+    if not fitting:
+        st.caption("For the profile entered, every trial here looks likely not eligible.")
+    if unlikely:
+        n = len(unlikely)
+        label = f"Show the {n} trial{'s' if n != 1 else ''} likely not eligible"
+        if st.toggle(label, key=f"unlikely_{g.category}"):
+            _cards(unlikely, unit, per_group, f"shown_unlikely_{g.category}")
+    if frozenset(marked_ids()) != st.session_state.get(MARKS_DRAWN, frozenset()):
+        st.rerun()  # a mark changed here: the discussion tab and the sheet need the whole page
+
+
+def _cards(matches: Sequence[TrialMatch], unit: str, step: int, key: str) -> None:
+    shown = st.session_state.get(key, step)
+    for m in matches[:shown]:
+        trial_card(m, unit)
+    left = len(matches) - shown
+    if left > 0:
+        st.button(
+            f"Show {min(step, left)} more ({left} not shown)",
+            key=f"more_{key}",
+            on_click=_show_more,
+            args=(key, step),
+        )
+
+
+def map_view(frame: pd.DataFrame, origin, unit: str) -> None:
+    """`frame`: the sites of the trials shown (`SearchResult.site_frame`)."""
     if frame.empty:
         st.info("No site locations to show for these trials.")
         return
@@ -236,13 +298,6 @@ def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
     )
 
 
-def export_rows(outcome: SearchOutcome, result: FetchResult, unit: str) -> list[dict]:
-    q = query_url(result.url, result.params)
-    return [
-        trial_row(m, unit=unit, data_retrieved=result.data_date(), query=q) for m in outcome.matches
-    ]
-
-
 def table_view(rows: list[dict]) -> None:
     if not rows:
         st.info("No trials to list.")
@@ -288,14 +343,8 @@ def table_view(rows: list[dict]) -> None:
     )
 
 
-def discussion_panel(
-    profile: Profile,
-    outcome: SearchOutcome,
-    result: FetchResult,
-    rows: list[dict],
-    place: str,
-    unit: str,
-) -> None:
+def discussion_panel(search: SearchResult, place: str) -> None:
+    profile, outcome, result, unit = search.profile, search.outcome, search.fetched, search.unit
     g = load_guidance()
     chosen = marked(outcome)
     st.markdown(f"_{DISCLAIMER}_")
@@ -355,7 +404,7 @@ def discussion_panel(
             "application/pdf",
             "dl_sheet_pdf",
         ),
-        ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
+        ("Trials list (CSV)", search.csv, "mbc-trials.csv", "text/csv", "dl_csv"),
     )
     columns = [*st.columns(2), *st.columns(2)]  # two by two: full labels stay readable
     for col, (label, data, name, mime, key) in zip(columns, downloads, strict=True):

@@ -49,6 +49,16 @@ def set_profile(at: AppTest, **fields) -> AppTest:
     return at
 
 
+def unfold(at: AppTest) -> AppTest:
+    """Open every group's trials that are likely not eligible (folded away by default)."""
+    for toggle in at.toggle:
+        if toggle.key and toggle.key.startswith("unlikely_"):
+            toggle.set_value(True)
+    at.run()
+    assert not at.exception
+    return at
+
+
 def metrics(at: AppTest) -> list[int]:
     return [int(m.value) for m in at.metric]
 
@@ -84,7 +94,12 @@ def test_hr_positive_after_cdk46_profile(registry):
     found, kept, possible, check = metrics(at)
     assert possible >= 1
     body = texts(at)
-    assert ":green-badge[possible match]" in body and ":red-badge[likely not eligible]" in body
+    assert ":green-badge[possible match]" in body
+    # trials likely not eligible are folded away behind their count until asked for
+    assert ":red-badge[likely not eligible]" not in body
+    assert any(t.label.endswith("likely not eligible") for t in at.toggle)
+    body = texts(unfold(at))
+    assert ":red-badge[likely not eligible]" in body
     # the verdicts carry reasons and the trial's own words
     assert "The trial needs earlier CDK4/6 inhibitor treatment, and you have had it." in body
     assert any(c.value.startswith("Trial's words:") for c in at.caption)
@@ -102,7 +117,7 @@ def test_her2_positive_with_stable_brain_metastases(registry):
 
 def test_triple_negative_pdl1_positive_first_line(registry):
     at = set_profile(start(), hr="negative", her2="zero", pdl1="positive", chemo_lines="0")
-    body = texts(at)
+    body = texts(unfold(at))
     # (no recruiting recorded trial requires PD-L1: NCT06099769 asks PD-L1-positive patients for
     # earlier pembrolizumab, which is not an entry requirement; test_match covers the PD-L1 rule)
     assert "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
@@ -166,29 +181,64 @@ def test_empty_result_message(registry):
     assert any("No trials match these filters" in i.value for i in at.info)
 
 
-def test_place_and_distance_send_filter_geo_and_show_nearest_site(registry):
-    at = start()
+def _site_with_coordinates() -> dict:
     # NCT06331169 is recruiting with a site that has coordinates (in China); the other recorded
     # recruiting records carry none, so they are kept only with the option ticked.
-    site = next(
+    return next(
         s
         for s in load_study("NCT06331169")["protocolSection"]["contactsLocationsModule"][
             "locations"
         ]
         if s.get("geoPoint")
     )
+
+
+def test_place_and_distance_are_applied_here_without_a_registry_request(registry):
+    at = start()
+    asked = len(registry.calls)
+    site = _site_with_coordinates()
     at.text_input(key="place").set_value(f"{site['geoPoint']['lat']}, {site['geoPoint']['lon']}")
     at.selectbox(key="radius").set_value(50)
     at.run()
     assert not at.exception
-    geo = parse_qs(urlparse(registry.calls[-1].request.url).query)["filter.geo"][0]
-    assert geo.startswith("distance(") and geo.endswith(",50mi)")
     body = texts(at)
     assert "Nearest recruiting site:" in body and "0 mi" in body
-    assert metrics(at)[1] >= 1
+    assert metrics(at)[1] == 1
+    # another place, another distance, the other unit: the studies already loaded are filtered
+    at.text_input(key="place").set_value("Boston, MA")
+    at.run()
+    assert metrics(at)[1] == 0
+    at.selectbox(key="radius").set_value(None)
+    at.radio(key="unit").set_value("km")
+    at.run()
+    assert not at.exception
+    assert len(registry.calls) == asked  # no request for any of it
+    assert all("filter.geo" not in c.request.url for c in registry.calls)
+
+
+def test_no_coordinates_option_keeps_those_trials_at_a_set_distance(registry):
+    """The registry's filter.geo dropped studies whose sites have no coordinates before the
+    app saw them, so the option kept none of them; it now works at any distance."""
+    from trials_helper.geo import LocationFilter, Place
+    from trials_helper.profile import Profile
+    from trials_helper.search import analyse, select
+
+    at = start()
+    site = _site_with_coordinates()
+    lat, lon = site["geoPoint"]["lat"], site["geoPoint"]["lon"]
+    at.text_input(key="place").set_value(f"{lat}, {lon}")
+    at.selectbox(key="radius").set_value(25)
+    at.run()
+    assert metrics(at)[1] == 1
     at.checkbox(key="include_no_coords").check()
     at.run()
-    assert metrics(at)[1] > 1  # trials without site coordinates come back, labelled
+    assert not at.exception
+    expected = select(
+        analyse(RECRUITING),
+        Profile(),
+        LocationFilter(Place(lat, lon, "", "latlon"), 25, include_without_coordinates=True),
+    )
+    assert metrics(at)[1] == len(expected.matches) > 10
 
 
 def test_unknown_and_ambiguous_places_are_explained(registry):
@@ -250,31 +300,21 @@ def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
 
 def test_download_contents_match_what_is_shown(registry):
     """The buttons hold the package's outputs; check those outputs for this session's data."""
-    from trials_helper.export import COLUMN_NAMES, csv_bytes
+    from trials_helper.client import RegistryClient
+    from trials_helper.config import load_settings
+    from trials_helper.export import COLUMN_NAMES
+    from trials_helper.pipeline import SearchRequest, run_search
     from trials_helper.profile import Profile
-    from trials_helper.search import analyse, select
     from trials_helper.sheet import SheetData, html_page, markdown
 
-    outcome = select(analyse(RECRUITING), Profile(hr="positive"))
-    from app.render import export_rows
-    from trials_helper.client import FetchResult
-
-    result = FetchResult(
-        studies=RECRUITING,
-        total_count=len(RECRUITING),
-        complete=True,
-        source="registry",
-        retrieved_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
-        url=STUDIES_URL,
-        params={},
-    )
-    rows = export_rows(outcome, result, "mi")
-    csv_text = csv_bytes(rows).decode("utf-8-sig")
+    client = RegistryClient(load_settings({}, api_url=STUDIES_URL.rsplit("/", 1)[0]))
+    result = run_search(SearchRequest(profile=Profile(hr="positive")), client=client)
+    csv_text = result.csv.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == ",".join(COLUMN_NAMES)
-    assert len(csv_text.strip().splitlines()) == len(outcome.matches) + 1
-    sheet = SheetData(Profile(hr="positive"), outcome.matches[:1], result.source_line())
+    assert len(csv_text.strip().splitlines()) == len(result.matches) + 1
+    sheet = SheetData(Profile(hr="positive"), result.matches[:1], result.fetched.source_line())
     md = markdown(sheet)
-    assert outcome.matches[0].trial.nct_id in md and "Questions to ask" in md
+    assert result.matches[0].trial.nct_id in md and "Questions to ask" in md
     page = html_page(sheet)
     assert page.startswith("<!doctype html>") and "@media print" in page
 
