@@ -11,6 +11,15 @@ from trials_helper.errors import TrialsHelperError
 from trials_helper.pipeline import DataRequest, SearchRequest
 from trials_helper.sheet import DISCLAIMER
 
+VIEW = "view"  # session-state key of the open tab
+TABS = (
+    "Trials by treatment type",
+    "Map",
+    "Table",
+    "Before you talk to your oncologist",
+    "About and limits",
+)
+
 
 def run() -> None:
     st.set_page_config(
@@ -47,22 +56,17 @@ def run() -> None:
         st.warning(note)
     render.summary(result.fetched, result.outcome)
 
-    tabs = st.tabs(
-        [
-            "Trials by treatment type",
-            "Map",
-            "Table",
-            "Before you talk to your oncologist",
-            "About and limits",
-        ]
+    # Only the open tab is drawn (each switch reruns the page, which costs little now): a
+    # widget change redraws the cards, not the map, the table and the sheet as well.
+    tabs = st.tabs(TABS, key=VIEW, on_change="rerun")
+    parts = (
+        lambda: render.groups_view(result.groups, result.unit, settings.cards_per_group),
+        lambda: render.map_view(result.site_frame, result.origin, result.unit),
+        lambda: render.table_view(result.rows),
+        lambda: render.discussion_panel(result, form.place_label),
+        render.about,
     )
-    with tabs[0]:
-        render.groups_view(result.groups, result.unit, settings.cards_per_group)
-    with tabs[1]:
-        render.map_view(result.site_frame, result.origin, result.unit)
-    with tabs[2]:
-        render.table_view(result.rows)
-    with tabs[3]:
-        render.discussion_panel(result, form.place_label)
-    with tabs[4]:
-        render.about()
+    for tab, draw in zip(tabs, parts, strict=True):
+        if tab.open is not False:
+            with tab:
+                draw()

@@ -6,7 +6,6 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import pandas as pd
@@ -16,7 +15,7 @@ import streamlit as st
 from trials_helper.client import FetchResult
 from trials_helper.export import COLUMN_NAMES
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, Guidance, load_guidance, source_label
+from trials_helper.guidance import CategoryGuidance, load_guidance, source_label
 from trials_helper.match import ASK, CHECK, MEETS, NOT_MET, POSSIBLE, UNLIKELY, TrialMatch
 from trials_helper.pipeline import SearchResult
 from trials_helper.safetext import md_escape
@@ -103,7 +102,16 @@ def summary(result: FetchResult, outcome: SearchOutcome) -> None:
 
 
 def guidance_box(cg: CategoryGuidance, key: str) -> None:
-    with st.expander(f"What the source documents say about {cg.title}", expanded=False):
+    # drawn when opened (like the cards' details): closed, it costs the page nothing
+    box = st.expander(
+        f"What the source documents say about {cg.title}",
+        expanded=False,
+        key=f"guide_{key}",
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
         st.markdown(cg.description)
         if cg.usually_for:
             st.markdown(f"**Usually for:** {cg.usually_for}")
@@ -165,19 +173,23 @@ def trial_card(m: TrialMatch, unit: str) -> None:
             on_change=_on_mark,
             args=(t.nct_id,),
         )
-        with st.expander(f"Why: {m.summary()}"):
-            for v in m.verdicts:
+        why = st.expander(f"Why: {m.summary()}", key=f"why_{t.nct_id}", on_change="rerun")
+        with why:
+            for v in m.verdicts if why.open else ():
                 st.markdown(f"{VERDICT_ICON[v.verdict]} **{md(v.label)}** — {md(v.reason)}")
                 if v.evidence:
                     st.caption("Trial's words: " + md(v.evidence))
-            if not m.verdicts:
+            if why.open and not m.verdicts:
                 st.write(
                     "The trial states no rule on the facts this helper reads. "
                     "Ask the trial team about the full criteria."
                 )
         if m.questions:
-            with st.expander("Questions to ask about this trial"):
-                for q in m.questions:
+            ask = st.expander(
+                "Questions to ask about this trial", key=f"ask_{t.nct_id}", on_change="rerun"
+            )
+            with ask:
+                for q in m.questions if ask.open else ():
                     st.markdown(f"- {md(q)}")
 
 
@@ -188,15 +200,10 @@ def groups_view(groups: Sequence[TrialGroup], unit: str, per_group: int) -> None
             "include trials not yet recruiting."
         )
         return
-    st.session_state[MARKS_DRAWN] = frozenset(marked_ids())
     for g in groups:
         st.subheader(f"{g.title}")
         st.caption(g.headline())
-        guidance_box(g.guidance, key=g.category)
         group_cards(g, unit, per_group)
-
-
-MARKS_DRAWN = "marks_drawn"  # the marks the whole page was last drawn with
 
 
 def _show_more(key: str, step: int) -> None:
@@ -205,9 +212,12 @@ def _show_more(key: str, step: int) -> None:
 
 @st.fragment
 def group_cards(g: TrialGroup, unit: str, per_group: int) -> None:
-    """A group's best `per_group` cards and "Show more" for the next ones; trials likely not
-    eligible folded away behind their count and a toggle. The whole list stays in the table
-    and the CSV. A fragment: "Show more" and the toggle redraw only this group."""
+    """A group's guidance, its best `per_group` cards and "Show more" for the next ones;
+    trials likely not eligible folded away behind their count and a toggle. The whole list
+    stays in the table and the CSV. Details (the guidance, a card's reasons and questions) are
+    drawn when opened. A fragment: "Show more", the toggle, opening details and a card's mark
+    redraw only this group (marks are read when the discussion tab is opened)."""
+    guidance_box(g.guidance, key=g.category)
     fitting = [m for m in g.matches if m.level != UNLIKELY]
     unlikely = [m for m in g.matches if m.level == UNLIKELY]
     _cards(fitting, unit, per_group, f"shown_{g.category}")
@@ -218,8 +228,6 @@ def group_cards(g: TrialGroup, unit: str, per_group: int) -> None:
         label = f"Show the {n} trial{'s' if n != 1 else ''} likely not eligible"
         if st.toggle(label, key=f"unlikely_{g.category}"):
             _cards(unlikely, unit, per_group, f"shown_unlikely_{g.category}")
-    if frozenset(marked_ids()) != st.session_state.get(MARKS_DRAWN, frozenset()):
-        st.rerun()  # a mark changed here: the discussion tab and the sheet need the whole page
 
 
 def _cards(matches: Sequence[TrialMatch], unit: str, step: int, key: str) -> None:
@@ -248,6 +256,8 @@ def map_view(frame: pd.DataFrame, origin, unit: str) -> None:
     recruiting["distance_text"] = recruiting["distance"].map(
         lambda d: "" if pd.isna(d) else f"{d:,.0f} {unit}"
     )
+    # only what the map draws and its tooltip says: the page carries every point
+    recruiting = recruiting[["lat", "lon", "facility", "nct_id", "distance_text"]]
     layers = [
         pdk.Layer(
             "ScatterplotLayer",
@@ -399,28 +409,16 @@ def discussion_panel(search: SearchResult, place: str) -> None:
         ),
         (
             "Discussion sheet (PDF)",
-            _sheet_pdf(sheet, g, sheet_md),
+            lambda: pdf_bytes(sheet, g),  # laid out when asked for (0.1-0.2 s)
             "trial-discussion-sheet.pdf",
             "application/pdf",
             "dl_sheet_pdf",
         ),
-        ("Trials list (CSV)", search.csv, "mbc-trials.csv", "text/csv", "dl_csv"),
+        ("Trials list (CSV)", lambda: search.csv, "mbc-trials.csv", "text/csv", "dl_csv"),
     )
     columns = [*st.columns(2), *st.columns(2)]  # two by two: full labels stay readable
     for col, (label, data, name, mime, key) in zip(columns, downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
-
-
-def _sheet_pdf(sheet: SheetData, g: Guidance, same_content_as: str) -> bytes:
-    """The PDF sheet, made again only when its content changes (the Markdown sheet carries the
-    same content, so its hash is the key); every widget change reruns the page, and ten marked
-    trials take about 0.2 s to lay out."""
-    key = hashlib.sha256(same_content_as.encode("utf-8")).hexdigest()
-    store = st.session_state.setdefault("sheet_pdf", {})
-    if key not in store:
-        store.clear()
-        store[key] = pdf_bytes(sheet, g)
-    return store[key]
 
 
 def about() -> None:

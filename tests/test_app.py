@@ -49,6 +49,18 @@ def set_profile(at: AppTest, **fields) -> AppTest:
     return at
 
 
+def expand(at: AppTest) -> AppTest:
+    """Open every drawn card's reasons and questions (drawn only when opened)."""
+    for box in at.checkbox:
+        if box.key and box.key.startswith("mark_"):
+            nct = box.key.removeprefix("mark_")
+            at.session_state[f"why_{nct}"] = True
+            at.session_state[f"ask_{nct}"] = True
+    at.run()
+    assert not at.exception
+    return at
+
+
 def unfold(at: AppTest) -> AppTest:
     """Open every group's trials that are likely not eligible (folded away by default)."""
     for toggle in at.toggle:
@@ -98,7 +110,7 @@ def test_hr_positive_after_cdk46_profile(registry):
     # trials likely not eligible are folded away behind their count until asked for
     assert ":red-badge[likely not eligible]" not in body
     assert any(t.label.endswith("likely not eligible") for t in at.toggle)
-    body = texts(unfold(at))
+    body = texts(expand(unfold(at)))
     assert ":red-badge[likely not eligible]" in body
     # the verdicts carry reasons and the trial's own words
     assert "The trial needs earlier CDK4/6 inhibitor treatment, and you have had it." in body
@@ -107,7 +119,9 @@ def test_hr_positive_after_cdk46_profile(registry):
 
 def test_her2_positive_with_stable_brain_metastases(registry):
     at = set_profile(start(), hr="negative", her2="positive", brain="stable")
-    body = texts(at)
+    # a card's reasons are drawn when it is opened
+    assert "and yours is HER2-positive." not in texts(at)
+    body = texts(expand(at))
     assert "The trial is for HER2-positive cancer, and yours is HER2-positive." in body
     assert (
         "The trial asks for brain metastases only if treated and stable, and yours are "
@@ -117,7 +131,7 @@ def test_her2_positive_with_stable_brain_metastases(registry):
 
 def test_triple_negative_pdl1_positive_first_line(registry):
     at = set_profile(start(), hr="negative", her2="zero", pdl1="positive", chemo_lines="0")
-    body = texts(unfold(at))
+    body = texts(expand(unfold(at)))
     # (no recruiting recorded trial requires PD-L1: NCT06099769 asks PD-L1-positive patients for
     # earlier pembrolizumab, which is not an entry requirement; test_match covers the PD-L1 rule)
     assert "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
@@ -129,7 +143,8 @@ def test_triple_negative_pdl1_positive_first_line(registry):
 
 def test_all_unknown_never_shows_a_contradiction(registry):
     at = start()
-    body = texts(at)
+    assert not [t for t in at.toggle if t.key and t.key.startswith("unlikely_")]
+    body = texts(expand(at))
     assert "❌" not in body  # no verdict says "does not meet"
     assert ":red-badge[likely not eligible]" not in body
     assert "❓" in body  # rules are there, to ask about
@@ -279,12 +294,21 @@ def test_registry_down_with_cache_shows_saved_results_with_date(monkeypatch):
     assert metrics(at)[1] == kept
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Only the open tab is drawn; switching reruns the page, as a click on the tab does."""
+    at.session_state["view"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
 def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
     at = set_profile(start(), hr="positive", her2="zero", prior_cdk46="yes")
     at.checkbox(key="mark_NCT06016738").check()
     at.run()
     assert not at.exception
-    body = texts(at)
+    assert "(NCT06016738) — check with your oncologist" not in texts(at)  # another tab
+    body = texts(open_tab(at, "Before you talk to your oncologist"))
     assert "(NCT06016738) — check with your oncologist" in body
     labels = {b.proto.label: b for b in at.get("download_button")}
     assert {
@@ -293,9 +317,46 @@ def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
         "Discussion sheet (PDF)",
         "Trials list (CSV)",
     } <= set(labels)
-    assert at.session_state["sheet_pdf"]  # the PDF was laid out once and kept for reruns
-    (pdf,) = at.session_state["sheet_pdf"].values()
-    assert pdf.startswith(b"%PDF")
+    # the mark outlived its card, which was not drawn while the other tab was open
+    open_tab(at, "Trials by treatment type")
+    assert at.checkbox(key="mark_NCT06016738").value is True
+
+
+def cards(at: AppTest) -> list[str]:
+    return [c.key for c in at.checkbox if c.key and c.key.startswith("mark_")]
+
+
+def test_each_group_draws_its_best_cards_and_shows_more_on_request(registry, monkeypatch):
+    monkeypatch.setenv("TRIALS_HELPER_CARDS_PER_GROUP", "2")
+    at = start()
+    sizes = {}  # group title -> trials in it, from "N trials — ..." under each heading
+    heads = [c for c in at.caption if " trial" in c.value[:12]]
+    for head, cap in zip(at.subheader, heads, strict=True):
+        sizes[head.value] = int(cap.value.split()[0])
+    assert max(sizes.values()) > 2
+    shown = len(cards(at))
+    assert shown == sum(min(2, n) for n in sizes.values())  # nobody is unlikely: all unknown
+    more = [b for b in at.button if b.key and b.key.startswith("more_shown_")]
+    assert len(more) == sum(1 for n in sizes.values() if n > 2)
+    label = more[0].label
+    assert label.startswith("Show ") and "not shown" in label
+    more[0].click()
+    at.run()
+    assert not at.exception
+    assert len(cards(at)) == shown + min(2, int(label.split("(")[1].split()[0]))
+    # the table still lists every trial
+    open_tab(at, "Table")
+    assert len(at.dataframe[0].value) == metrics(at)[1]
+
+
+def test_only_the_open_tab_is_drawn(registry):
+    at = start()
+    assert at.get("download_button") == [] and not at.get("deck_gl_json_chart")
+    assert at.subheader  # the cards
+    open_tab(at, "Map")
+    assert not at.subheader and not at.get("download_button")
+    open_tab(at, "Table")
+    assert len(at.dataframe) == 1 and not at.subheader
 
 
 def test_download_contents_match_what_is_shown(registry):
