@@ -9,8 +9,11 @@ repeats no reading; a change that gives the same inputs again repeats nothing.
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
+from trials_helper import geo
 from trials_helper.client import RegistryClient
 from trials_helper.config import load_settings
 from trials_helper.facetstore import FacetStore
@@ -33,6 +36,15 @@ def datasets() -> DatasetCache:
 @st.cache_resource(show_spinner=False)
 def facet_store() -> FacetStore:
     return FacetStore.for_settings(client().settings)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per process: build the place indexes in the background while the first page loads,
+    so typing the first place does not wait for them."""
+    thread = threading.Thread(target=geo.warm_up, name="trials-helper-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 class _ProgressBar:

@@ -27,6 +27,7 @@ def run() -> None:
     )
     st.title("Clinical trials for metastatic breast cancer")
     st.caption(DISCLAIMER)
+    data.warm_up()
     form = read_form()
 
     if form.profile_error:

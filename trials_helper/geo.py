@@ -189,6 +189,14 @@ def _city_label(city: dict) -> str:
     return f"{city['name']}, {country}"
 
 
+def warm_up() -> None:
+    """Build the place indexes now (about a second, once per process), so the first place a
+    person types is answered at once; the app calls it on a background thread at start."""
+    _city_index()
+    _countries()
+    _us_states()
+
+
 # -------------------------------------------------------------------------------------------
 # geocoding
 

@@ -169,6 +169,8 @@ class DatasetCache:
             if found is not None and time.monotonic() - found.loaded_at > self.ttl:
                 del self._sets[request]
                 found = None
+            if found is not None:
+                self._sets.move_to_end(request)  # least recently used goes first
             return found
 
     def get(
