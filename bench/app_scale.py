@@ -6,8 +6,10 @@ locations; see its docstring), the local stand-in (`devtools.standin`, 300 ms pe
 serves them, `streamlit run streamlit_app.py` runs the app against it with an empty HTTP cache,
 and headless Chromium (Playwright, /usr/bin/chromium) opens it as a person would:
 
-- cold: the first page after the server starts (nothing fetched, nothing analysed yet);
+- cold: the first page after the server starts with an empty cache folder (nothing fetched,
+  nothing read yet);
 - warm: a second page (a new session) while the server holds the data;
+- after a restart: the first page of a new server process on the same cache folder;
 - profile change: hormone receptors set to Positive;
 - place: "Boston, MA" within 100 miles entered, then changed to "Chicago, IL" (registry requests
   made during the change are counted on the stand-in);
@@ -26,6 +28,7 @@ Run: python3 bench/app_scale.py [--sizes 1000,2000] [--app-root DIR] [--json OUT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -135,68 +138,80 @@ def type_place(page, text: str) -> float:
     return settle(page, t0)
 
 
+@contextlib.contextmanager
+def app_server(app_root: Path, env: dict[str, str]):
+    """`streamlit run` on a free port; yields the URL, stops the server after."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=app_root,
+        env={**os.environ, **env, "PYTHONPATH": str(app_root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def measure(n: int, app_root: Path, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     studies = write_studies(scaled_studies(n), work / f"studies-{n}")
-    port = free_port()
     out: dict = {"studies": n}
-    with RegistryStandIn(latency=LATENCY, studies_dir=studies) as server:
+    with RegistryStandIn(latency=LATENCY, studies_dir=studies) as server, sync_playwright() as pw:
         env = {
-            **os.environ,
             "TRIALS_HELPER_API_URL": server.api_url,
             "TRIALS_HELPER_CACHE_DIR": str(work / f"cache-{n}"),
             "TRIALS_HELPER_RETRIES": "0",
-            "PYTHONPATH": str(app_root),
         }
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=app_root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, proc)
-            url = f"http://127.0.0.1:{port}/"
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-                page, found, settled = open_app(browser, url)
-                out["cold_first_results"], out["cold_settled"] = found, settled
-                out["requests_cold"] = server.request_count
-                page.close()
-                page, found, settled = open_app(browser, url)
-                out["warm_first_results"], out["warm_settled"] = found, settled
-                out["page_chars"], out["cards"] = page_size(page)
-                out["profile_change"] = choose(page, "Hormone receptors (ER/PR)", "Positive")
-                out["place_first"] = type_place(page, "Boston, MA")
-                before = server.request_count
-                out["place_change"] = type_place(page, "Chicago, IL")
-                out["place_change_requests"] = server.request_count - before
-                out["page_chars_after_place"], out["cards_after_place"] = page_size(page)
-                browser.close()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        with app_server(app_root, env) as url:
+            page, found, settled = open_app(browser, url)
+            out["cold_first_results"], out["cold_settled"] = found, settled
+            out["requests_cold"] = server.request_count
+            page.close()
+            page, found, settled = open_app(browser, url)
+            out["warm_first_results"], out["warm_settled"] = found, settled
+            out["page_chars"], out["cards"] = page_size(page)
+            out["profile_change"] = choose(page, "Hormone receptors (ER/PR)", "Positive")
+            out["place_first"] = type_place(page, "Boston, MA")
+            before = server.request_count
+            out["place_change"] = type_place(page, "Chicago, IL")
+            out["place_change_requests"] = server.request_count - before
+            out["page_chars_after_place"], out["cards_after_place"] = page_size(page)
+            page.close()
+        # a new server process on the same cache folder (a restart or a second replica): the
+        # HTTP cache answers and, where the app keeps them, the stored readings too
+        with app_server(app_root, env) as url:
+            before = server.request_count
+            page, found, settled = open_app(browser, url)
+            out["restart_first_results"], out["restart_settled"] = found, settled
+            out["requests_restart"] = server.request_count - before
+            page.close()
+        browser.close()
     return out
 
 
@@ -204,7 +219,9 @@ def line(r: dict) -> str:
     return (
         f"{r['studies']:>5} studies: first results cold {r['cold_first_results']:5.1f} s "
         f"(settled {r['cold_settled']:5.1f} s, {r['requests_cold']} requests), "
-        f"warm {r['warm_first_results']:5.1f} s (settled {r['warm_settled']:5.1f} s); "
+        f"warm {r['warm_first_results']:5.1f} s (settled {r['warm_settled']:5.1f} s), "
+        f"after a restart {r['restart_first_results']:5.1f} s "
+        f"({r['requests_restart']} requests); "
         f"profile change {r['profile_change']:5.2f} s; place set {r['place_first']:5.2f} s, "
         f"changed {r['place_change']:5.2f} s ({r['place_change_requests']} requests); "
         f"page {r['page_chars'] / 1e6:5.2f} MB, {r['cards']} cards "
