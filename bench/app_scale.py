@@ -14,7 +14,9 @@ and headless Chromium (Playwright, /usr/bin/chromium) opens it as a person would
 - place: "Boston, MA" within 100 miles entered, then changed to "Chicago, IL" (registry requests
   made during the change are counted on the stand-in);
 - page size: characters of the page's HTML (`outerHTML`) and trial cards drawn, after the warm
-  load.
+  load;
+- the CLI: `trials-helper search --from` the same studies as a snapshot, on an empty cache
+  folder and again.
 
 Each time is measured in the browser from the action to the last change of the page (a
 MutationObserver; the page counts as settled after 1.5 s without a change and with the app no
@@ -215,6 +217,32 @@ def measure(n: int, app_root: Path, work: Path) -> dict:
     return out
 
 
+def cli_times(n: int, app_root: Path, work: Path) -> tuple[float, float]:
+    """`trials-helper search --from` the same N studies as a snapshot: the first run on an empty
+    cache folder, then a second run (stored readings, where the app keeps them)."""
+    snapshot = work / f"snapshot-{n}.json"
+    snapshot.write_text(json.dumps(scaled_studies(n)), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(app_root),
+        "TRIALS_HELPER_CACHE_DIR": str(work / f"cli-cache-{n}"),
+    }
+    argv = [sys.executable, "-m", "trials_helper.cli", "search", "--from", str(snapshot)]
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run(
+            [*argv, "--out", str(work / f"cli-{n}.csv")],
+            cwd=app_root,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def line(r: dict) -> str:
     return (
         f"{r['studies']:>5} studies: first results cold {r['cold_first_results']:5.1f} s "
@@ -226,7 +254,8 @@ def line(r: dict) -> str:
         f"changed {r['place_change']:5.2f} s ({r['place_change_requests']} requests); "
         f"page {r['page_chars'] / 1e6:5.2f} MB, {r['cards']} cards "
         f"(after place: {r['page_chars_after_place'] / 1e6:.2f} MB, "
-        f"{r['cards_after_place']} cards)"
+        f"{r['cards_after_place']} cards); "
+        f"CLI search --from: {r['cli_first']:.1f} s, again {r['cli_again']:.1f} s"
     )
 
 
@@ -247,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="app-scale-") as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
             r = measure(n, args.app_root.resolve(), Path(tmp))
+            r["cli_first"], r["cli_again"] = cli_times(n, args.app_root.resolve(), Path(tmp))
             results.append(r)
             print(line(r), flush=True)
     if args.json:

@@ -82,7 +82,7 @@ class SearchRequest:
 class Dataset:
     """A loaded, analysed set of studies; searches on it are kept (most recent first)."""
 
-    KEEP_RESULTS = 32
+    KEEP_RESULTS = 16
 
     def __init__(
         self, request: DataRequest, fetched: FetchResult, analysed: tuple[Analysed, ...], note=""
