@@ -80,7 +80,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> N
     raise TimeoutError(f"streamlit did not listen on {port}")
 
 
-def settle(page, t0: float, timeout: float = 180.0) -> float:
+def settle(page, t0: float, timeout: float = 600.0) -> float:
     """Seconds from t0 (browser clock, ms) to the last change of the page, once settled."""
     page.wait_for_function(
         f"""() => !document.querySelector('{RUNNING}')
@@ -91,7 +91,7 @@ def settle(page, t0: float, timeout: float = 180.0) -> float:
     return (page.evaluate("window.__lastChange") - t0) / 1000
 
 
-def first_results(page, t0: float, timeout: float = 180.0) -> float:
+def first_results(page, t0: float, timeout: float = 600.0) -> float:
     page.wait_for_function(
         f"""() => {{
             const body = document.body ? document.body.innerText : "";

@@ -162,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("page_size", 1000, "Studies asked for per page (1 to 1000).", _page_size),
     Setting(
         "cards_per_group",
-        10,
+        5,
         "Trial cards the app draws per kind of treatment before a 'Show more' button; every "
         "trial stays in the table and the CSV (1 to 200).",
         _within(1, 200, integer=True),
