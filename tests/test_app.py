@@ -396,3 +396,30 @@ def test_registry_text_is_shown_as_text_not_markup():
         assert "<script>" not in m.value  # escaped as &lt;script&gt;
         assert "&lt;script&gt;" in m.value
         assert "\\*\\*bold\\*\\*" in m.value and "\\[link\\]" in m.value
+
+
+def test_a_progress_bar_shows_while_the_set_loads_and_not_after(registry, monkeypatch):
+    from app import data
+    from trials_helper.pipeline import Stage
+
+    bars = []
+
+    class Recording(data._ProgressBar):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reports: list = []
+            bars.append(self)
+
+        def __call__(self, stage, done, total):
+            self.reports.append((stage, done, total))
+            super().__call__(stage, done, total)
+
+    monkeypatch.setattr(data, "_ProgressBar", Recording)
+    at = start()
+    (bar,) = bars
+    assert bar.reports[0][0] == Stage.FETCH and bar.reports[-1][0] == Stage.READ
+    assert bar.reports[-1][1:] == (len(RECRUITING), len(RECRUITING))
+    assert not at.get("progress")  # gone once the results are there
+    set_profile(at, hr="positive")
+    AppTest.from_file(APP, default_timeout=120).run()  # another visitor: the set is kept
+    assert len(bars) == 1 and len(registry.calls) == 1
