@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import socket
@@ -81,13 +82,19 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> N
 
 
 def settle(page, t0: float, timeout: float = 600.0) -> float:
-    """Seconds from t0 (browser clock, ms) to the last change of the page, once settled."""
-    page.wait_for_function(
-        f"""() => !document.querySelector('{RUNNING}')
-              && performance.now() - window.__lastChange > {QUIET}""",
-        timeout=timeout * 1000,
-        polling=100,
-    )
+    """Seconds from t0 (browser clock, ms) to the last change of the page, once settled; NaN
+    when it has not settled within `timeout` seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"""() => !document.querySelector('{RUNNING}')
+                  && performance.now() - window.__lastChange > {QUIET}""",
+            timeout=timeout * 1000,
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        return math.nan
     return (page.evaluate("window.__lastChange") - t0) / 1000
 
 
@@ -195,6 +202,8 @@ def measure(n: int, app_root: Path, work: Path) -> dict:
             out["cold_first_results"], out["cold_settled"] = found, settled
             out["requests_cold"] = server.request_count
             page.close()
+            if math.isnan(settled):
+                return out  # the page never settled: the rest would not either
             page, found, settled = open_app(browser, url)
             out["warm_first_results"], out["warm_settled"] = found, settled
             out["page_chars"], out["cards"] = page_size(page)
@@ -244,6 +253,11 @@ def cli_times(n: int, app_root: Path, work: Path) -> tuple[float, float]:
 
 
 def line(r: dict) -> str:
+    if "warm_first_results" not in r:
+        return (
+            f"{r['studies']:>5} studies: first card cold {r['cold_first_results']:5.1f} s; "
+            "the page did not settle within 10 minutes (nothing else measured)"
+        )
     return (
         f"{r['studies']:>5} studies: first results cold {r['cold_first_results']:5.1f} s "
         f"(settled {r['cold_settled']:5.1f} s, {r['requests_cold']} requests), "
@@ -276,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="app-scale-") as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
             r = measure(n, args.app_root.resolve(), Path(tmp))
-            r["cli_first"], r["cli_again"] = cli_times(n, args.app_root.resolve(), Path(tmp))
+            if "warm_first_results" in r:
+                r["cli_first"], r["cli_again"] = cli_times(n, args.app_root.resolve(), Path(tmp))
             results.append(r)
             print(line(r), flush=True)
     if args.json:
