@@ -1,28 +1,26 @@
-"""Cached data for the app: one client per process, one analysed study set per query.
+"""The app's side of the search pipeline: one client, one set of loaded studies and one store of
+readings per process, and a progress bar while a set loads.
 
-Fetching, parsing and classifying happen once per (statuses, refresh) and are kept with
-`st.cache_resource` (the objects are frozen, so sharing them is safe and avoids copying); matching
-and filtering run on every rerun because they are fast.
+`trials_helper.pipeline.run_search` does the work. The loaded sets (`DatasetCache`: fetched once
+per choice of statuses, parsed and read once) and each search on them (per profile, place and
+filters) are kept, so a widget change that does not change the statuses makes no request and
+repeats no reading; a change that gives the same inputs again repeats nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 
 import streamlit as st
 
-from trials_helper.client import FetchResult, RegistryClient, SearchQuery
+from trials_helper import geo
+from trials_helper.client import RegistryClient
 from trials_helper.config import load_settings
-from trials_helper.errors import TrialsHelperError
-from trials_helper.search import Analysed, analyse
-from trials_helper.source import get_studies
+from trials_helper.facetstore import FacetStore
+from trials_helper.pipeline import DatasetCache, SearchRequest, SearchResult, Stage, run_search
 
-
-@dataclass(frozen=True)
-class Loaded:
-    result: FetchResult
-    analysed: tuple[Analysed, ...]
-    cache_note: str  # said while loading this set (e.g. filtered here instead of by place)
+DATASET_TTL = 3600  # seconds a loaded set is used before it is loaded again (from the cache)
+DATASETS_KEPT = 8
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,39 +28,64 @@ def client() -> RegistryClient:
     return RegistryClient(load_settings())
 
 
-@st.cache_resource(show_spinner=False, ttl=3600, max_entries=16)
-def load(
-    statuses: tuple[str, ...], geo: str | None, refresh_nonce: int, _refresh: bool = False
-) -> Loaded:
-    """Recruiting MBC studies for the statuses (near a place when `geo` is given), analysed.
+@st.cache_resource(show_spinner=False)
+def datasets() -> DatasetCache:
+    return DatasetCache(ttl=DATASET_TTL, max_entries=DATASETS_KEPT)
 
-    With a place and a distance the registry is asked with filter.geo, so fewer studies come
-    back; the distance to each recruiting site is still checked locally. A new nonce bypasses
-    the HTTP cache. If the narrower query cannot be answered (offline, nothing cached for it),
-    the full set is used instead and filtered locally, and the app says so.
-    """
-    c = client()
-    note = ""
+
+@st.cache_resource(show_spinner=False)
+def facet_store() -> FacetStore:
+    return FacetStore.for_settings(client().settings)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per process: build the place indexes in the background while the first page loads,
+    so typing the first place does not wait for them."""
+    thread = threading.Thread(target=geo.warm_up, name="trials-helper-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+class _ProgressBar:
+    """A bar that says what is happening: fetching, then reading each trial."""
+
+    FETCH_SHARE = 0.3  # of the bar; reading takes the rest
+
+    def __init__(self) -> None:
+        self.bar = st.progress(0.0, text="Fetching recruiting trials from ClinicalTrials.gov…")
+
+    def __call__(self, stage: Stage, done: int, total: int | None) -> None:
+        if stage == Stage.FETCH:
+            of = f" of {total:,}" if total else ""
+            share = done / total if total else 0.0
+            text = f"Fetching recruiting trials from ClinicalTrials.gov: {done:,}{of}…"
+            self.bar.progress(min(1.0, self.FETCH_SHARE * share), text=text)
+        else:
+            share = done / total if total else 1.0
+            text = f"Reading the eligibility criteria: {done:,} of {total or done:,} trials…"
+            self.bar.progress(min(1.0, self.FETCH_SHARE + (1 - self.FETCH_SHARE) * share), text)
+
+    def close(self) -> None:
+        self.bar.empty()
+
+
+def search(request: SearchRequest) -> SearchResult:
+    """run_search with this process's client, loaded sets and readings. A progress bar shows
+    only when a set has to be loaded (the first visit, a new status choice, a refresh)."""
+    bar = None
+    if request.refresh or datasets().peek(request.data) is None:
+        bar = _ProgressBar()
     try:
-        result = get_studies(c, SearchQuery(statuses=statuses, geo=geo), refresh=_refresh)
-    except TrialsHelperError:
-        if geo is None:
-            raise
-        result = get_studies(c, SearchQuery(statuses=statuses), refresh=False)
-        note = " ".join(
-            x
-            for x in (
-                note,
-                "The search near your place could not be sent to "
-                "the registry, so saved results for all places are "
-                "filtered by distance here.",
-            )
-            if x
+        return run_search(
+            request, client=client(), cache=datasets(), store=facet_store(), progress=bar
         )
-    return Loaded(result, tuple(analyse(result.studies)), note)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def notes(loaded: Loaded) -> str:
+def notes(result: SearchResult) -> str:
     """What to say under the data line: the cache as it is now (a shared Redis can stop, or
-    come back, after this set was loaded and kept) and what loading it said."""
-    return " ".join(x for x in (client().cache_status.note, loaded.cache_note) if x)
+    come back, after this set was loaded and kept) and what loading the set said."""
+    return " ".join(x for x in (client().cache_status.note, result.dataset.note) if x)

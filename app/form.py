@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from trials_helper.errors import LocationError, ProfileError
-from trials_helper.geo import RADIUS_CHOICES, LocationFilter, geocode
+from trials_helper.geo import RADIUS_CHOICES, LocationFilter, location_filter
 from trials_helper.guidance import CATEGORY_KEYS, load_guidance
 from trials_helper.profile import CHOICES, HELP, LABELS, UNKNOWN, VALUE_WORDS, Profile
 from trials_helper.safetext import md_escape
@@ -213,30 +213,6 @@ def search_link(params: dict[str, list[str]]) -> str:
     return f"{base}?{query}" if query else (base or "?")
 
 
-def search_record() -> dict[str, Any]:
-    """The location and filters of this search, in the keys of the CLI's query record
-    (`trials_helper.export.query_record`), plus the app's own link parameters."""
-    state = st.session_state
-    place = str(state.get("place", "")).strip()
-    return {
-        "location": {
-            "near": place or None,
-            "radius": state.get("radius") if place else None,
-            "unit": state.get("unit", "mi"),
-            "country": str(state.get("country", "")).strip() or None,
-            "state": str(state.get("state", "")).strip() or None,
-            "include_no_coordinates": bool(state.get("include_no_coords")),
-        },
-        "filters": {
-            "phases": list(state.get("phases", [])),
-            "categories": list(state.get("categories", [])),
-            "metastatic_only": not state.get("show_early", False),
-            "include_not_yet_recruiting": bool(state.get("include_nyr")),
-        },
-        "app_link_params": search_params(),
-    }
-
-
 def _save_widgets(params: dict[str, list[str]]) -> None:
     st.sidebar.header("4. Save this search")
     st.sidebar.markdown(
@@ -321,31 +297,20 @@ def _location_widgets() -> tuple[LocationFilter | None, str, str]:
     no_coords = st.sidebar.checkbox(
         "Also show trials whose sites have no map location", key="include_no_coords"
     )
-    if not (place.strip() or country.strip() or state.strip()):
-        return None, "", ""
-    origin = None
-    if place.strip():
-        try:
-            origin = geocode(place)
-        except LocationError as exc:
-            message = str(exc)
-            if exc.candidates:
-                message += " Did you mean: " + "; ".join(exc.candidates) + "?"
-            return None, message, ""
+    try:
+        flt = location_filter(place, radius, unit, country, state, no_coords)
+    except LocationError as exc:
+        message = str(exc)
+        if exc.candidates:
+            message += " Did you mean: " + "; ".join(exc.candidates) + "?"
+        return None, message, ""
+    if flt is not None and flt.origin is not None:
         # say which place was understood, so a wrong guess is seen at once
-        within = "any distance" if radius is None else f"{radius:g} {unit}"
+        within = "any distance" if flt.radius is None else f"{flt.radius:g} {flt.unit}"
         st.sidebar.markdown(
-            f"Searching within {within} of **{md_escape(origin.label, extra=':$')}**"
+            f"Searching within {within} of **{md_escape(flt.origin.label, extra=':$')}**"
         )
-    flt = LocationFilter(
-        origin=origin,
-        radius=radius if origin else None,
-        unit=unit,
-        country=country.strip() or None,
-        state=state.strip() or None,
-        include_without_coordinates=no_coords,
-    )
-    return flt, "", origin.label if origin else ""
+    return flt, "", flt.origin.label if flt and flt.origin else ""
 
 
 def _option_widgets() -> tuple[SearchOptions, bool]:

@@ -1,4 +1,4 @@
-"""The page flow: read the form, load data, select, then draw the tabs."""
+"""The page flow: read the form, run the search (trials_helper.pipeline), then draw the tabs."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import streamlit as st
 
 from app import data, render
 from app.form import read_form
+from trials_helper.config import load_settings
 from trials_helper.errors import TrialsHelperError
-from trials_helper.geo import geo_filter_param
-from trials_helper.search import select
+from trials_helper.pipeline import DataRequest, SearchRequest
 from trials_helper.sheet import DISCLAIMER
 
-
-def _geo(form) -> str | None:
-    """filter.geo for the registry when a place and a distance are set (CLI and app alike)."""
-    loc = form.location
-    if loc is None or loc.origin is None or loc.radius is None:
-        return None
-    return geo_filter_param(loc.origin, loc.radius, loc.unit)
+VIEW = "view"  # session-state key of the open tab
+TABS = (
+    "Trials by treatment type",
+    "Map",
+    "Table",
+    "Before you talk to your oncologist",
+    "About and limits",
+)
 
 
 def run() -> None:
@@ -26,19 +27,8 @@ def run() -> None:
     )
     st.title("Clinical trials for metastatic breast cancer")
     st.caption(DISCLAIMER)
+    data.warm_up()
     form = read_form()
-
-    if form.refresh:
-        st.session_state["refresh_nonce"] = st.session_state.get("refresh_nonce", 0) + 1
-    nonce = st.session_state.get("refresh_nonce", 0)
-    try:
-        with st.spinner("Fetching recruiting trials from ClinicalTrials.gov…"):
-            loaded = data.load(form.options.statuses, _geo(form), nonce, _refresh=form.refresh)
-    except TrialsHelperError as exc:
-        st.error(str(exc), icon="🚫")
-        render.about()
-        return
-    render.data_banner(loaded.result, data.notes(loaded))
 
     if form.profile_error:
         st.error(form.profile_error)
@@ -48,36 +38,37 @@ def run() -> None:
         return
     profile = form.profile
     assert profile is not None
+    request = SearchRequest(
+        profile=profile,
+        location=form.location,
+        options=form.options,
+        data=DataRequest(statuses=form.options.statuses),
+        refresh=form.refresh,
+    )
+    try:
+        settings = load_settings()
+        result = data.search(request)
+    except TrialsHelperError as exc:
+        st.error(str(exc), icon="🚫")
+        render.about()
+        return
+    render.data_banner(result.fetched, data.notes(result))
     for note in profile.warnings():
         st.warning(note)
-
-    try:
-        outcome = select(loaded.analysed, profile, form.location, form.options)
-    except TrialsHelperError as exc:
-        st.error(str(exc))
-        return
-    unit = form.location.unit if form.location else "mi"
-    origin = form.location.origin if form.location else None
-    render.summary(loaded.result, outcome)
+    render.summary(result.fetched, result.outcome)
     render.subtype_notes(profile)
-    rows = render.export_rows(outcome, loaded.result, unit)
 
-    tabs = st.tabs(
-        [
-            "Trials by treatment type",
-            "Map",
-            "Table",
-            "Before you talk to your oncologist",
-            "About and limits",
-        ]
+    # Only the open tab is drawn (each switch reruns the page, which costs little now): a
+    # widget change redraws the cards, not the map, the table and the sheet as well.
+    tabs = st.tabs(TABS, key=VIEW, on_change="rerun")
+    parts = (
+        lambda: render.groups_view(result.groups, result.unit, settings.cards_per_group),
+        lambda: render.map_view(result.site_frame, result.origin, result.unit),
+        lambda: render.table_view(result.rows),
+        lambda: render.discussion_panel(result, form.place_label),
+        render.about,
     )
-    with tabs[0]:
-        render.groups_view(outcome.groups, unit)
-    with tabs[1]:
-        render.map_view(outcome, origin, unit)
-    with tabs[2]:
-        render.table_view(rows)
-    with tabs[3]:
-        render.discussion_panel(profile, outcome, loaded.result, rows, form.place_label, unit)
-    with tabs[4]:
-        render.about()
+    for tab, draw in zip(tabs, parts, strict=True):
+        if tab.open is not False:
+            with tab:
+                draw()

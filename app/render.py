@@ -6,7 +6,6 @@ No decisions are made here: levels, reasons, groups, questions and export rows a
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Sequence
 
@@ -15,10 +14,14 @@ import pydeck as pdk
 import streamlit as st
 
 from trials_helper.client import FetchResult
-from trials_helper.export import LIST_SEP, csv_bytes, query_record, query_url, sidecar, trial_row
-from trials_helper.geo import site_rows
+from trials_helper.export import LIST_SEP, sidecar
 from trials_helper.group import TrialGroup
-from trials_helper.guidance import CategoryGuidance, Guidance, Point, load_guidance
+from trials_helper.guidance import (
+    CategoryGuidance,
+    Guidance,
+    Point,
+    load_guidance,
+)
 from trials_helper.match import (
     ASK,
     CHECK,
@@ -29,6 +32,7 @@ from trials_helper.match import (
     VERDICT_LABELS,
     TrialMatch,
 )
+from trials_helper.pipeline import SearchResult
 from trials_helper.profile import Profile
 from trials_helper.safetext import md_escape
 from trials_helper.search import SearchOutcome
@@ -65,12 +69,30 @@ def md(text: str) -> str:
     return md_escape(text, extra=":$")
 
 
+MARKED = "marked_trials"  # NCT ids ticked for the discussion sheet, kept while cards are hidden
+
+
 def mark_key(nct_id: str) -> str:
     return f"mark_{nct_id}"
 
 
+def marked_ids() -> set[str]:
+    return st.session_state.setdefault(MARKED, set())
+
+
+def _on_mark(nct_id: str) -> None:
+    ids = marked_ids()
+    if st.session_state.get(mark_key(nct_id)):
+        ids.add(nct_id)
+    else:
+        ids.discard(nct_id)
+
+
 def marked(outcome: SearchOutcome) -> list[TrialMatch]:
-    return [m for m in outcome.matches if st.session_state.get(mark_key(m.trial.nct_id))]
+    """The marked trials among the results (a card folded away or on a later page keeps its
+    mark: a checkbox that is not drawn loses its own state)."""
+    ids = marked_ids()
+    return [m for m in outcome.matches if m.trial.nct_id in ids]
 
 
 def data_banner(result: FetchResult, cache_note: str) -> None:
@@ -105,7 +127,16 @@ def summary(result: FetchResult, outcome: SearchOutcome) -> None:
 
 
 def guidance_box(cg: CategoryGuidance, key: str) -> None:
-    with st.expander(f"What the source documents say about {cg.title}", expanded=False):
+    # drawn when opened (like the cards' details): closed, it costs the page nothing
+    box = st.expander(
+        f"What the source documents say about {cg.title}",
+        expanded=False,
+        key=f"guide_{key}",
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
         st.markdown(cg.description)
         if cg.usually_for:
             st.markdown(f"**Usually for:** {cg.usually_for}")
@@ -178,23 +209,33 @@ def trial_card(m: TrialMatch, unit: str) -> None:
                 f":material/location_on: Nearest recruiting site: {where}{dist_text}{inferred}"
             )
         st.markdown(":material/call: " + contact_line(site, t.central_contacts))
-        st.checkbox("Add to my discussion sheet", key=mark_key(t.nct_id))
-        with st.expander(f"Why: {m.summary()}"):
-            for v in m.verdicts:
+        st.checkbox(
+            "Add to my discussion sheet",
+            value=t.nct_id in marked_ids(),
+            key=mark_key(t.nct_id),
+            on_change=_on_mark,
+            args=(t.nct_id,),
+        )
+        why = st.expander(f"Why: {m.summary()}", key=f"why_{t.nct_id}", on_change="rerun")
+        with why:
+            for v in m.verdicts if why.open else ():
                 st.markdown(
                     f"{VERDICT_ICON[v.verdict]} **{VERDICT_WORD[v.verdict]}:** "
                     f"{md(v.label)} — {md(v.reason)}"
                 )
                 if v.evidence:
                     st.caption("Trial's words: " + md(v.evidence))
-            if not m.verdicts:
+            if why.open and not m.verdicts:
                 st.write(
                     "The trial states no rule on the facts this helper reads. "
                     "Ask the trial team about the full criteria."
                 )
         if m.questions:
-            with st.expander("Questions to ask about this trial"):
-                for q in m.questions:
+            ask = st.expander(
+                "Questions to ask about this trial", key=f"ask_{t.nct_id}", on_change="rerun"
+            )
+            with ask:
+                for q in m.questions if ask.open else ():
                     _question(q)
 
 
@@ -232,7 +273,7 @@ def subtype_notes(profile: Profile) -> None:
             )
 
 
-def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
+def groups_view(groups: Sequence[TrialGroup], unit: str, per_group: int) -> None:
     st.header("Trials by kind of treatment", anchor=False)
     if not groups:
         st.info(
@@ -243,14 +284,49 @@ def groups_view(groups: Sequence[TrialGroup], unit: str) -> None:
     for g in groups:
         st.subheader(f"{g.title}")
         st.caption(g.headline())
-        guidance_box(g.guidance, key=g.category)
-        for m in g.matches:
-            trial_card(m, unit)
+        group_cards(g, unit, per_group)
 
 
-def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
-    items = [outcome.located.get(m.trial.nct_id, m.trial) for m in outcome.matches]
-    frame = site_rows(items, origin, unit) if items else pd.DataFrame()
+def _show_more(key: str, step: int) -> None:
+    st.session_state[key] = st.session_state.get(key, step) + step
+
+
+@st.fragment
+def group_cards(g: TrialGroup, unit: str, per_group: int) -> None:
+    """A group's guidance, its best `per_group` cards and "Show more" for the next ones;
+    trials likely not eligible folded away behind their count and a toggle. The whole list
+    stays in the table and the CSV. Details (the guidance, a card's reasons and questions) are
+    drawn when opened. A fragment: "Show more", the toggle, opening details and a card's mark
+    redraw only this group (marks are read when the discussion tab is opened)."""
+    guidance_box(g.guidance, key=g.category)
+    fitting = [m for m in g.matches if m.level != UNLIKELY]
+    unlikely = [m for m in g.matches if m.level == UNLIKELY]
+    _cards(fitting, unit, per_group, f"shown_{g.category}")
+    if not fitting:
+        st.caption("For the profile entered, every trial here looks likely not eligible.")
+    if unlikely:
+        n = len(unlikely)
+        label = f"Show the {n} trial{'s' if n != 1 else ''} likely not eligible"
+        if st.toggle(label, key=f"unlikely_{g.category}"):
+            _cards(unlikely, unit, per_group, f"shown_unlikely_{g.category}")
+
+
+def _cards(matches: Sequence[TrialMatch], unit: str, step: int, key: str) -> None:
+    shown = st.session_state.get(key, step)
+    for m in matches[:shown]:
+        trial_card(m, unit)
+    left = len(matches) - shown
+    if left > 0:
+        st.button(
+            f"Show {min(step, left)} more ({left} not shown)",
+            key=f"more_{key}",
+            on_click=_show_more,
+            args=(key, step),
+        )
+
+
+def map_view(frame: pd.DataFrame, origin, unit: str) -> None:
+    """`frame`: the sites of the trials shown (`SearchResult.site_frame`)."""
     if frame.empty:
         st.info("No site locations to show for these trials.")
         return
@@ -261,6 +337,8 @@ def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
     recruiting["distance_text"] = recruiting["distance"].map(
         lambda d: "" if pd.isna(d) else f"{d:,.0f} {unit}"
     )
+    # only what the map draws and its tooltip says: the page carries every point
+    recruiting = recruiting[["lat", "lon", "facility", "nct_id", "distance_text"]]
     layers = [
         pdk.Layer(
             "ScatterplotLayer",
@@ -311,13 +389,6 @@ def map_view(outcome: SearchOutcome, origin, unit: str) -> None:
     )
 
 
-def export_rows(outcome: SearchOutcome, result: FetchResult, unit: str) -> list[dict]:
-    q = query_url(result.url, result.params)
-    return [
-        trial_row(m, unit=unit, data_retrieved=result.data_date(), query=q) for m in outcome.matches
-    ]
-
-
 def table_view(rows: list[dict]) -> None:
     """The trials as a sortable table in the cards' words (kinds of treatment by their titles,
     "Phase 1/2", the match level as on the cards), nearest site, distance and contact first.
@@ -361,14 +432,8 @@ def table_view(rows: list[dict]) -> None:
     )
 
 
-def discussion_panel(
-    profile: Profile,
-    outcome: SearchOutcome,
-    result: FetchResult,
-    rows: list[dict],
-    place: str,
-    unit: str,
-) -> None:
+def discussion_panel(search: SearchResult, place: str) -> None:
+    profile, outcome, result, unit = search.profile, search.outcome, search.fetched, search.unit
     g = load_guidance()
     chosen = marked(outcome)
     st.header("Before you talk to your oncologist", anchor=False)
@@ -427,15 +492,15 @@ def discussion_panel(
         ),
         (
             "Discussion sheet (PDF)",
-            _sheet_pdf(sheet, g, sheet_md),
+            lambda: pdf_bytes(sheet, g),  # laid out when asked for (0.1-0.2 s)
             "trial-discussion-sheet.pdf",
             "application/pdf",
             "dl_sheet_pdf",
         ),
-        ("Trials list (CSV)", csv_bytes(rows), "mbc-trials.csv", "text/csv", "dl_csv"),
+        ("Trials list (CSV)", lambda: search.csv, "mbc-trials.csv", "text/csv", "dl_csv"),
         (
             "How this list was made (JSON)",
-            _query_record(result, profile, len(rows)),
+            _query_record(search),
             "mbc-trials.csv.query.json",
             "application/json",
             "dl_query",
@@ -446,23 +511,14 @@ def discussion_panel(
         col.download_button(label, data, file_name=name, mime=mime, key=key, on_click="ignore")
 
 
-def _query_record(result: FetchResult, profile: Profile, rows: int) -> str:
-    """The CSV's companion: the profile and filters that made it, as the CLI's .query.json."""
-    from app.form import search_record
+def _query_record(search: SearchResult):
+    """The CSV's companion: the pipeline's query record (the CLI's .query.json) plus the
+    page-address parameters that reopen this search. The parameters are read now, while the
+    page runs; the JSON is made when downloaded."""
+    from app.form import search_params
 
-    return sidecar(query_record(result, profile, rows=rows, made_with="app", **search_record()))
-
-
-def _sheet_pdf(sheet: SheetData, g: Guidance, same_content_as: str) -> bytes:
-    """The PDF sheet, made again only when its content changes (the Markdown sheet carries the
-    same content, so its hash is the key); every widget change reruns the page, and ten marked
-    trials take about 0.2 s to lay out."""
-    key = hashlib.sha256(same_content_as.encode("utf-8")).hexdigest()
-    store = st.session_state.setdefault("sheet_pdf", {})
-    if key not in store:
-        store.clear()
-        store[key] = pdf_bytes(sheet, g)
-    return store[key]
+    extra = {"made_with": "app", "app_link_params": search_params()}
+    return lambda: sidecar({**search.record(), **extra})
 
 
 def about() -> None:

@@ -2,7 +2,7 @@
 
 Why: issue #16 was found by probing as an attacker and a careless user would; this replays
 that probing so the counts in docs/benchmarks.md can be checked again. Everything is local: the
-registry is tests/standin.py on 127.0.0.1, caches and files live in a temporary folder, and
+registry is devtools/standin.py on 127.0.0.1, caches and files live in a temporary folder, and
 Redis runs only if `redis-server` is installed.
 
 "Handled cleanly": exit 0 with the complete recorded data (or an answer that says it came from
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.standin import RegistryStandIn  # noqa: E402
+from devtools.standin import RegistryStandIn  # noqa: E402
 from trials_helper.cli import main  # noqa: E402
 
 PAGE = 10
@@ -182,7 +182,7 @@ def redis_runs(work: Path, base: dict[str, str]) -> Counter:
     if binary is None:
         print("redis-server not installed: Redis runs skipped", file=sys.stderr)
         return counts
-    from tests.redis_server import RedisServer
+    from devtools.redis_server import RedisServer
 
     server = RedisServer(work / "redis").start()
     env = {**base, "TRIALS_HELPER_CACHE_BACKEND": server.url}

@@ -2,7 +2,7 @@
 
 Compares the project's query (`fields` limited to what the app reads, pageSize=1000) with the
 API's defaults (pageSize=10, every field), at a simulated 300 ms per request, on the real
-recorded studies served by tests/standin.py. Prints one line per configuration.
+recorded studies served by devtools/standin.py. Prints one line per configuration.
 Run: python3 bench/fetch_bench.py
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.standin import RegistryStandIn  # noqa: E402
+from devtools.standin import RegistryStandIn  # noqa: E402
 from trials_helper.client import FIELDS, RegistryClient, SearchQuery  # noqa: E402
 from trials_helper.config import load_settings  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from facets_throughput import studies  # noqa: E402
 
-from tests.standin import RegistryStandIn  # noqa: E402
+from devtools.standin import RegistryStandIn  # noqa: E402
 from trials_helper.client import RegistryClient, SearchQuery  # noqa: E402
 from trials_helper.config import load_settings  # noqa: E402
 from trials_helper.match import match_all  # noqa: E402

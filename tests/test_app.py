@@ -49,6 +49,28 @@ def set_profile(at: AppTest, **fields) -> AppTest:
     return at
 
 
+def expand(at: AppTest) -> AppTest:
+    """Open every drawn card's reasons and questions (drawn only when opened)."""
+    for box in at.checkbox:
+        if box.key and box.key.startswith("mark_"):
+            nct = box.key.removeprefix("mark_")
+            at.session_state[f"why_{nct}"] = True
+            at.session_state[f"ask_{nct}"] = True
+    at.run()
+    assert not at.exception
+    return at
+
+
+def unfold(at: AppTest) -> AppTest:
+    """Open every group's trials that are likely not eligible (folded away by default)."""
+    for toggle in at.toggle:
+        if toggle.key and toggle.key.startswith("unlikely_"):
+            toggle.set_value(True)
+    at.run()
+    assert not at.exception
+    return at
+
+
 def metrics(at: AppTest) -> list[int]:
     return [int(m.value) for m in at.metric]
 
@@ -84,7 +106,12 @@ def test_hr_positive_after_cdk46_profile(registry):
     found, kept, possible, check = metrics(at)
     assert possible >= 1
     body = texts(at)
-    assert ":green-badge[possible match]" in body and ":red-badge[likely not eligible]" in body
+    assert ":green-badge[possible match]" in body
+    # trials likely not eligible are folded away behind their count until asked for
+    assert ":red-badge[likely not eligible]" not in body
+    assert any(t.label.endswith("likely not eligible") for t in at.toggle)
+    body = texts(expand(unfold(at)))
+    assert ":red-badge[likely not eligible]" in body
     # the verdicts carry reasons and the trial's own words
     assert "The trial needs earlier CDK4/6 inhibitor treatment, and you have had it." in body
     assert any(c.value.startswith("Trial's words:") for c in at.caption)
@@ -92,7 +119,9 @@ def test_hr_positive_after_cdk46_profile(registry):
 
 def test_her2_positive_with_stable_brain_metastases(registry):
     at = set_profile(start(), hr="negative", her2="positive", brain="stable")
-    body = texts(at)
+    # a card's reasons are drawn when it is opened
+    assert "and yours is HER2-positive." not in texts(at)
+    body = texts(expand(at))
     assert "The trial is for HER2-positive cancer, and yours is HER2-positive." in body
     assert (
         "The trial asks for brain metastases only if treated and stable, and yours are "
@@ -102,7 +131,7 @@ def test_her2_positive_with_stable_brain_metastases(registry):
 
 def test_triple_negative_pdl1_positive_first_line(registry):
     at = set_profile(start(), hr="negative", her2="zero", pdl1="positive", chemo_lines="0")
-    body = texts(at)
+    body = texts(expand(unfold(at)))
     # (no recruiting recorded trial requires PD-L1: NCT06099769 asks PD-L1-positive patients for
     # earlier pembrolizumab, which is not an entry requirement; test_match covers the PD-L1 rule)
     assert "The trial is for hormone-receptor-negative cancer, and yours is HR-negative." in body
@@ -114,7 +143,8 @@ def test_triple_negative_pdl1_positive_first_line(registry):
 
 def test_all_unknown_never_shows_a_contradiction(registry):
     at = start()
-    body = texts(at)
+    assert not [t for t in at.toggle if t.key and t.key.startswith("unlikely_")]
+    body = texts(expand(at))
     assert "**Does not meet:**" not in body  # no verdict says "does not meet"
     assert ":red-badge[likely not eligible]" not in body
     assert "**Unknown — ask your oncologist:**" in body  # rules are there, to ask about
@@ -166,29 +196,64 @@ def test_empty_result_message(registry):
     assert any("No trials match these filters" in i.value for i in at.info)
 
 
-def test_place_and_distance_send_filter_geo_and_show_nearest_site(registry):
-    at = start()
+def _site_with_coordinates() -> dict:
     # NCT06331169 is recruiting with a site that has coordinates (in China); the other recorded
     # recruiting records carry none, so they are kept only with the option ticked.
-    site = next(
+    return next(
         s
         for s in load_study("NCT06331169")["protocolSection"]["contactsLocationsModule"][
             "locations"
         ]
         if s.get("geoPoint")
     )
+
+
+def test_place_and_distance_are_applied_here_without_a_registry_request(registry):
+    at = start()
+    asked = len(registry.calls)
+    site = _site_with_coordinates()
     at.text_input(key="place").set_value(f"{site['geoPoint']['lat']}, {site['geoPoint']['lon']}")
     at.segmented_control(key="radius").set_value(50)
     at.run()
     assert not at.exception
-    geo = parse_qs(urlparse(registry.calls[-1].request.url).query)["filter.geo"][0]
-    assert geo.startswith("distance(") and geo.endswith(",50mi)")
     body = texts(at)
     assert "Nearest recruiting site:" in body and "0 mi" in body
-    assert metrics(at)[1] >= 1
+    assert metrics(at)[1] == 1
+    # another place, another distance, the other unit: the studies already loaded are filtered
+    at.text_input(key="place").set_value("Boston, MA")
+    at.run()
+    assert metrics(at)[1] == 0
+    at.segmented_control(key="radius").set_value(None)
+    at.radio(key="unit").set_value("km")
+    at.run()
+    assert not at.exception
+    assert len(registry.calls) == asked  # no request for any of it
+    assert all("filter.geo" not in c.request.url for c in registry.calls)
+
+
+def test_no_coordinates_option_keeps_those_trials_at_a_set_distance(registry):
+    """The registry's filter.geo dropped studies whose sites have no coordinates before the
+    app saw them, so the option kept none of them; it now works at any distance."""
+    from trials_helper.geo import LocationFilter, Place
+    from trials_helper.profile import Profile
+    from trials_helper.search import analyse, select
+
+    at = start()
+    site = _site_with_coordinates()
+    lat, lon = site["geoPoint"]["lat"], site["geoPoint"]["lon"]
+    at.text_input(key="place").set_value(f"{lat}, {lon}")
+    at.segmented_control(key="radius").set_value(25)
+    at.run()
+    assert metrics(at)[1] == 1
     at.checkbox(key="include_no_coords").check()
     at.run()
-    assert metrics(at)[1] > 1  # trials without site coordinates come back, labelled
+    assert not at.exception
+    expected = select(
+        analyse(RECRUITING),
+        Profile(),
+        LocationFilter(Place(lat, lon, "", "latlon"), 25, include_without_coordinates=True),
+    )
+    assert metrics(at)[1] == len(expected.matches) > 10
 
 
 def test_unknown_and_ambiguous_places_are_explained(registry):
@@ -229,12 +294,21 @@ def test_registry_down_with_cache_shows_saved_results_with_date(monkeypatch):
     assert metrics(at)[1] == kept
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Only the open tab is drawn; switching reruns the page, as a click on the tab does."""
+    at.session_state["view"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
 def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
     at = set_profile(start(), hr="positive", her2="zero", prior_cdk46="yes")
     at.checkbox(key="mark_NCT06016738").check()
     at.run()
     assert not at.exception
-    body = texts(at)
+    assert "(NCT06016738) — check with your oncologist" not in texts(at)  # another tab
+    body = texts(open_tab(at, "Before you talk to your oncologist"))
     assert "(NCT06016738) — check with your oncologist" in body
     labels = {b.proto.label: b for b in at.get("download_button")}
     assert {
@@ -243,38 +317,65 @@ def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
         "Discussion sheet (PDF)",
         "Trials list (CSV)",
     } <= set(labels)
-    assert at.session_state["sheet_pdf"]  # the PDF was laid out once and kept for reruns
-    (pdf,) = at.session_state["sheet_pdf"].values()
-    assert pdf.startswith(b"%PDF")
+    # the mark outlived its card, which was not drawn while the other tab was open
+    open_tab(at, "Trials by treatment type")
+    assert at.checkbox(key="mark_NCT06016738").value is True
+
+
+def cards(at: AppTest) -> list[str]:
+    return [c.key for c in at.checkbox if c.key and c.key.startswith("mark_")]
+
+
+def test_each_group_draws_its_best_cards_and_shows_more_on_request(registry, monkeypatch):
+    monkeypatch.setenv("TRIALS_HELPER_CARDS_PER_GROUP", "2")
+    at = start()
+    sizes = {}  # group title -> trials in it, from "N trials — ..." under each heading
+    heads = [c for c in at.caption if " trial" in c.value[:12]]
+    for head, cap in zip(at.subheader, heads, strict=True):
+        sizes[head.value] = int(cap.value.split()[0])
+    assert max(sizes.values()) > 2
+    shown = len(cards(at))
+    assert shown == sum(min(2, n) for n in sizes.values())  # nobody is unlikely: all unknown
+    more = [b for b in at.button if b.key and b.key.startswith("more_shown_")]
+    assert len(more) == sum(1 for n in sizes.values() if n > 2)
+    label = more[0].label
+    assert label.startswith("Show ") and "not shown" in label
+    more[0].click()
+    at.run()
+    assert not at.exception
+    assert len(cards(at)) == shown + min(2, int(label.split("(")[1].split()[0]))
+    # the table still lists every trial
+    open_tab(at, "Table")
+    assert len(at.dataframe[0].value) == metrics(at)[1]
+
+
+def test_only_the_open_tab_is_drawn(registry):
+    at = start()
+    assert at.get("download_button") == [] and not at.get("deck_gl_json_chart")
+    assert at.subheader  # the cards
+    open_tab(at, "Map")
+    assert not at.subheader and not at.get("download_button")
+    open_tab(at, "Table")
+    assert len(at.dataframe) == 1 and not at.subheader
 
 
 def test_download_contents_match_what_is_shown(registry):
     """The buttons hold the package's outputs; check those outputs for this session's data."""
-    from trials_helper.export import COLUMN_NAMES, csv_bytes
+    from trials_helper.client import RegistryClient
+    from trials_helper.config import load_settings
+    from trials_helper.export import COLUMN_NAMES
+    from trials_helper.pipeline import SearchRequest, run_search
     from trials_helper.profile import Profile
-    from trials_helper.search import analyse, select
     from trials_helper.sheet import SheetData, html_page, markdown
 
-    outcome = select(analyse(RECRUITING), Profile(hr="positive"))
-    from app.render import export_rows
-    from trials_helper.client import FetchResult
-
-    result = FetchResult(
-        studies=RECRUITING,
-        total_count=len(RECRUITING),
-        complete=True,
-        source="registry",
-        retrieved_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
-        url=STUDIES_URL,
-        params={},
-    )
-    rows = export_rows(outcome, result, "mi")
-    csv_text = csv_bytes(rows).decode("utf-8-sig")
+    client = RegistryClient(load_settings({}, api_url=STUDIES_URL.rsplit("/", 1)[0]))
+    result = run_search(SearchRequest(profile=Profile(hr="positive")), client=client)
+    csv_text = result.csv.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == ",".join(COLUMN_NAMES)
-    assert len(csv_text.strip().splitlines()) == len(outcome.matches) + 1
-    sheet = SheetData(Profile(hr="positive"), outcome.matches[:1], result.source_line())
+    assert len(csv_text.strip().splitlines()) == len(result.matches) + 1
+    sheet = SheetData(Profile(hr="positive"), result.matches[:1], result.fetched.source_line())
     md = markdown(sheet)
-    assert outcome.matches[0].trial.nct_id in md and "Questions to ask" in md
+    assert result.matches[0].trial.nct_id in md and "Questions to ask" in md
     page = html_page(sheet)
     assert page.startswith("<!doctype html>") and "@media print" in page
 
@@ -301,7 +402,7 @@ def test_the_documents_on_aims_situation_and_support_are_shown(registry):
     at = set_profile(start(), hr="negative", her2="zero", bone="yes")
     notes = [e for e in at.expander if e.label.startswith("What the documents say about your")]
     assert notes and notes[0].label.endswith("(triple-negative)")
-    body = texts(at)
+    body = texts(at) + texts(open_tab(at, "Before you talk to your oncologist"))
     for words in (
         "These cancers have no hormone receptors and no extra HER2.",  # subtype
         "Extra drugs can make bones stronger.",  # where it has spread
@@ -386,6 +487,7 @@ def test_one_click_answers_and_a_hint_for_the_side_panel(registry):
 
 def test_every_verdict_carries_its_word_not_only_an_icon(registry):
     at = set_profile(start(), hr="positive", her2="zero", prior_cdk46="yes", chemo_lines="0")
+    at = expand(unfold(at))  # reasons are drawn when a card's "Why" is opened
     lines = [m.value for m in at.markdown if ":material/" in m.value and " — " in m.value]
     assert lines
     words = ("**Meets:**", "**Does not meet:**", "**Unknown — ask your oncologist:**")
@@ -396,7 +498,8 @@ def test_every_verdict_carries_its_word_not_only_an_icon(registry):
     assert not any(e in body for e in ("✅", "❓", "❌"))  # no emoji-only meaning
 
 
-def test_every_card_says_who_to_call_or_that_no_contact_is_listed(registry):
+def test_every_card_says_who_to_call_or_that_no_contact_is_listed(registry, monkeypatch):
+    monkeypatch.setenv("TRIALS_HELPER_CARDS_PER_GROUP", "100")  # every card drawn
     at = start()
     cards = [m.value for m in at.markdown if m.value.startswith(":material/call: ")]
     assert len(cards) == metrics(at)[1]  # one line per trial shown
@@ -428,7 +531,7 @@ def test_contact_line_wording():
 
 
 def test_the_table_uses_the_cards_words_with_site_distance_and_contact_first(registry):
-    at = set_profile(start(), hr="positive")
+    at = open_tab(set_profile(start(), hr="positive"), "Table")
     table = at.dataframe[0].value
     assert list(table.columns)[:5] == [
         "Trial",
@@ -448,3 +551,30 @@ def test_the_table_uses_the_cards_words_with_site_distance_and_contact_first(reg
         "check with your oncologist",
         "likely not eligible",
     }
+
+
+def test_a_progress_bar_shows_while_the_set_loads_and_not_after(registry, monkeypatch):
+    from app import data
+    from trials_helper.pipeline import Stage
+
+    bars = []
+
+    class Recording(data._ProgressBar):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reports: list = []
+            bars.append(self)
+
+        def __call__(self, stage, done, total):
+            self.reports.append((stage, done, total))
+            super().__call__(stage, done, total)
+
+    monkeypatch.setattr(data, "_ProgressBar", Recording)
+    at = start()
+    (bar,) = bars
+    assert bar.reports[0][0] == Stage.FETCH and bar.reports[-1][0] == Stage.READ
+    assert bar.reports[-1][1:] == (len(RECRUITING), len(RECRUITING))
+    assert not at.get("progress")  # gone once the results are there
+    set_profile(at, hr="positive")
+    AppTest.from_file(APP, default_timeout=120).run()  # another visitor: the set is kept
+    assert len(bars) == 1 and len(registry.calls) == 1

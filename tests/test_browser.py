@@ -291,7 +291,7 @@ def test_researcher_takes_the_csv_and_the_record_of_what_made_it(app_url, browse
     record = json.loads(download(page, "How this list was made (JSON)", tmp_path / "q.json"))
     assert record["profile"] == {"her2": "low"}
     assert record["location"]["near"] == "Shanghai" and record["location"]["radius"] is None
-    assert record["location"]["include_no_coordinates"] is True
+    assert record["location"]["include_without_coordinates"] is True
     assert record["filters"]["phases"] == ["PHASE2"]
     assert record["rows"] == len(lines) - 1
     assert record["query_url"].startswith("http") and record["trials_helper_version"]

@@ -202,13 +202,12 @@ def test_cli_refuses_a_snapshot_of_non_studies(tmp_path, capsys, command):
 
 
 @responses.activate
-def test_the_apps_query_record_has_every_key_of_the_clis(tmp_path):
-    """The app's 'How this list was made (JSON)' and the CLI's FILE.query.json say the same
-    things under the same names (the app adds a few of its own)."""
-    from datetime import UTC, datetime
-
-    from trials_helper.client import FetchResult
-    from trials_helper.export import query_record, sidecar
+def test_the_apps_query_record_is_the_clis(tmp_path, monkeypatch):
+    """The app's 'How this list was made (JSON)' is the CLI's FILE.query.json (one record from
+    the pipeline), plus the app's link parameters."""
+    from app import render
+    from trials_helper.geo import location_filter
+    from trials_helper.pipeline import SearchRequest, run_search
     from trials_helper.profile import Profile
 
     serve_pages(responses, paged(real_studies("RECRUITING"), 1000))
@@ -216,31 +215,13 @@ def test_the_apps_query_record_has_every_key_of_the_clis(tmp_path):
     assert code == 0
     cli = json.loads((tmp_path / "trials.csv.query.json").read_text())
 
-    result = FetchResult(
-        studies=[],
-        total_count=3,
-        complete=True,
-        source="registry",
-        retrieved_at=datetime(2026, 12, 1, tzinfo=UTC),
-        url="https://clinicaltrials.gov/api/v2/studies",
-        params={"query.cond": "breast cancer"},
+    monkeypatch.setattr("app.form.search_params", lambda: {"hr": ["positive"]})
+    search = run_search(
+        SearchRequest(profile=Profile(hr="positive"), location=location_filter("Boston, MA", 100))
     )
-    app = json.loads(
-        sidecar(
-            query_record(
-                result,
-                Profile(hr="positive"),
-                location={"near": "Boston, MA", "radius": 100, "unit": "mi", "country": None,
-                          "state": None, "include_no_coordinates": False},
-                filters={"phases": [], "categories": [], "metastatic_only": True,
-                         "include_not_yet_recruiting": False},
-                rows=3,
-                made_with="app",
-            )
-        )
-    )  # fmt: skip
+    app = json.loads(render._query_record(search)())
     assert set(cli) <= set(app)
     for part in ("location", "filters"):
-        assert set(cli[part]) <= set(app[part]), part
+        assert cli[part] == app[part], part
     assert app["profile"] == cli["profile"] == {"hr": "positive"}
-    assert app["query_url"].startswith("https://clinicaltrials.gov/api/v2/studies?query.cond=")
+    assert app["made_with"] == "app" and app["app_link_params"] == {"hr": ["positive"]}

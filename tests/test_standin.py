@@ -306,7 +306,7 @@ def test_gzip_like_the_registry():
 
 def test_runs_by_hand_as_a_module():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.standin", "--port", "0"],
+        [sys.executable, "-m", "devtools.standin", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

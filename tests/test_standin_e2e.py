@@ -41,9 +41,35 @@ def test_cli_search_near_a_place_through_the_stand_in(server, tmp_path, capsys):
     assert tuple(rows[0]) == COLUMN_NAMES
     assert rows[0]["nearest_city"] == "Shanghai" and rows[0]["distance_unit"] == "km"
     assert float(rows[0]["nearest_distance"]) < 20
-    sent = server.log[-1].params
-    assert sent["filter.geo"].startswith("distance(31.2") and sent["filter.geo"].endswith("km)")
+    # the recruiting set is fetched whole and the place applied here (issue #15)
+    assert all("filter.geo" not in r.params for r in server.log)
     assert "live from the registry" in capsys.readouterr().err
+    record = json.loads((tmp_path / "t.csv.query.json").read_text())
+    assert record["location"]["near"] == "Shanghai, China" and record["location"]["radius"] == 100
+
+
+def test_cli_include_no_coordinates_keeps_those_trials_within_a_radius(server, tmp_path):
+    """With filter.geo the registry dropped them first, so the flag kept none (issue #15)."""
+    args = ["search", "--near", "Shanghai, China", "--radius", "100", "--format", "json"]
+    near = tmp_path / "near.json"
+    assert main([*args, "--out", str(near)]) == 0
+    assert main([*args, "--include-no-coordinates", "--out", str(tmp_path / "all.json")]) == 0
+    kept = json.loads(near.read_text())["trials"]
+    both = json.loads((tmp_path / "all.json").read_text())["trials"]
+    assert len(kept) == 1 and len(both) > 10
+    assert {r["nct_id"] for r in kept} < {r["nct_id"] for r in both}
+    no_site = [r for r in both if r["nct_id"] != "NCT06331169"]
+    assert all(r["nearest_distance"] == "" for r in no_site)
+    assert server.request_count == 1  # the second search was answered by the cache
+
+
+def test_cli_fetch_near_still_narrows_with_filter_geo(server, tmp_path):
+    out = tmp_path / "near.json"
+    assert main(["fetch", "--near", "Shanghai, China", "--radius", "100", "--out", str(out)]) == 0
+    assert server.log[-1].params["filter.geo"].startswith("distance(31.2")
+    assert [
+        s["protocolSection"]["identificationModule"]["nctId"] for s in json.loads(out.read_text())
+    ] == ["NCT06331169"]
 
 
 def test_cli_fetch_then_offline_search_after_the_registry_stops(server, tmp_path, capsys):

@@ -7,7 +7,6 @@ Messages go to stderr; data goes to the output file or stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -134,21 +133,15 @@ def cmd_facets(args: argparse.Namespace) -> int:
 
 def _location(args: argparse.Namespace):
     """LocationFilter from --near/--radius/--unit/--country/--state, or None."""
-    from .geo import LocationFilter, check_radius, geocode
+    from .geo import location_filter
 
-    if not (args.near or args.country or args.state):
-        return None
-    origin = geocode(args.near) if args.near else None
-    radius = _limit(args.radius) if origin is not None else None
-    if radius is not None:
-        check_radius(radius, args.unit)
-    return LocationFilter(
-        origin=origin,
-        radius=radius,
-        unit=args.unit,
-        country=args.country,
-        state=args.state,
-        include_without_coordinates=args.include_no_coordinates,
+    return location_filter(
+        args.near,
+        _limit(args.radius),
+        args.unit,
+        args.country,
+        args.state,
+        args.include_no_coordinates,
     )
 
 
@@ -164,129 +157,67 @@ def _profile(args: argparse.Namespace):
     return Profile.from_dict({**base, **flags})
 
 
+def _search_progress(stage, done: int, total: int | None) -> None:
+    if stage == "fetch":
+        _print_progress(done, total)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    from .client import RegistryClient, SearchQuery
+    """The app's search (trials_helper.pipeline.run_search), written as CSV, JSON or Markdown."""
+    from .client import RegistryClient
     from .config import load_settings
-    from .export import (
-        csv_bytes,
-        markdown_table,
-        query_url,
-        sidecar,
-        sidecar_path,
-        trial_row,
-        write_sites_csv,
-    )
-    from .geo import geo_filter_param, site_rows
+    from .export import sidecar, sidecar_path, write_sites_csv
     from .output import check_output, write_output
-    from .search import SearchOptions, analyse, select
-    from .source import get_studies
+    from .pipeline import DataRequest, SearchRequest, run_search
+    from .search import SearchOptions
 
     for path in (args.out, args.sites_out):
         if path and path != "-":
             check_output(path)  # before the search, not after it
-    profile = _profile(args)
-    location = _location(args)
-    geo = None
-    if location is not None and location.origin is not None and location.radius:
-        geo = geo_filter_param(location.origin, location.radius, location.unit)
-    query = SearchQuery(statuses=args.status, extra_terms=args.terms or "", geo=geo)
-    settings = load_settings()
-    client = RegistryClient(settings)
-    result = get_studies(
-        client,
-        query,
-        snapshot=args.from_snapshot or "",
+    request = SearchRequest(
+        profile=_profile(args),
+        location=_location(args),
+        options=SearchOptions(
+            phases=tuple(args.phase or ()),
+            categories=tuple(args.category or ()),
+            metastatic_only=not args.all_stages,
+        ),
+        data=DataRequest(
+            statuses=args.status,
+            extra_terms=args.terms or "",
+            snapshot=args.from_snapshot or "",
+            max_studies=args.max,
+            offline=args.offline,
+        ),
         refresh=args.refresh,
-        offline=args.offline,
-        max_studies=args.max,
-        progress=_print_progress,
     )
+    client = RegistryClient(load_settings())
+    result = run_search(request, client=client, progress=_search_progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    options = SearchOptions(
-        phases=tuple(args.phase or ()),
-        categories=tuple(args.category or ()),
-        metastatic_only=not args.all_stages,
-        statuses=args.status if result.source == "snapshot" else (),
-    )
-    outcome = select(analyse(result.studies), profile, location, options)
-    unit = location.unit if location else "mi"
-    qurl = query_url(result.url, result.params)
-    located = outcome.located
-    rows = [
-        trial_row(m, unit=unit, data_retrieved=result.data_date(), query=qurl)
-        for m in outcome.matches
-    ]
-    meta = {
-        "data_retrieved": result.data_date(),
-        "source": result.source,
-        "registry_total": result.total_count,
-        "fetched": result.fetched,
-        "complete": result.complete,
-        "query_url": qurl,
-        "params": result.params,
-        "profile": profile.known(),
-        "location": {
-            "near": args.near,
-            "radius": location.radius if location else None,
-            "unit": unit,
-            "country": args.country,
-            "state": args.state,
-        },
-        "filters": {
-            "phases": options.phases,
-            "categories": options.categories,
-            "metastatic_only": options.metastatic_only,
-        },
-        "rows": len(rows),
-    }
-    if args.format == "csv":
-        data = csv_bytes(rows)
-    elif args.format == "json":
-        data = json.dumps({"meta": meta, "trials": rows}, indent=2, ensure_ascii=False).encode(
-            "utf-8"
-        )
-    else:
-        cols = (
-            "nct_id",
-            "title",
-            "match_level",
-            "main_category",
-            "phases",
-            "nearest_site",
-            "nearest_distance",
-            "distance_unit",
-        )
-        header = (
-            f"# Metastatic breast cancer trials\n\n{result.source_line()}\n\n"
-            f"Profile: {profile.subtype_label}. Query: `{qurl}`\n\n"
-            "Not medical advice: discuss every trial with your oncologist.\n\n"
-        )
-        data = (header + markdown_table(rows, cols)).encode("utf-8")
+    data = result.output(args.format)
     if args.out and args.out != "-":
         out = Path(args.out)
         write_output(out, data)
-        write_output(sidecar_path(out), sidecar(meta))
+        write_output(sidecar_path(out), sidecar(result.record()))
         print(
-            f"Wrote {len(rows)} trials to {out} (query recorded in {sidecar_path(out).name}).",
+            f"Wrote {len(result.rows)} trials to {out} "
+            f"(query recorded in {sidecar_path(out).name}).",
             file=sys.stderr,
         )
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     if args.sites_out:
-        frame = site_rows(
-            [located.get(m.trial.nct_id, m.trial) for m in outcome.matches],
-            location.origin if location else None,
-            unit,
-        )
+        frame = result.sites()
         write_sites_csv(frame, args.sites_out)
         print(f"Wrote {len(frame)} sites to {args.sites_out}.", file=sys.stderr)
-    print(result.source_line(), file=sys.stderr)
-    if client.cache_status.note:
-        print(client.cache_status.note, file=sys.stderr)
-    if outcome.left_out:
-        print(outcome.left_out_text(), file=sys.stderr)
+    print(result.fetched.source_line(), file=sys.stderr)
+    for note in (client.cache_note, result.dataset.note):
+        if note:
+            print(note, file=sys.stderr)
+    if result.outcome.left_out:
+        print(result.outcome.left_out_text(), file=sys.stderr)
     return EXIT_OK
 
 
@@ -328,7 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=("RECRUITING",),
         help="recruiting (default), not_yet_recruiting, or both: recruiting,not_yet_recruiting",
     )
-    fetch.add_argument("--near", help="ZIP code, city (e.g. 'Boston, MA') or 'lat,lon'")
+    fetch.add_argument(
+        "--near",
+        help="only studies with a site near this ZIP code, city or 'lat,lon' (the registry's "
+        "filter.geo: a narrower download for researchers; search filters places itself)",
+    )
     fetch.add_argument(
         "--radius",
         type=_radius,
@@ -367,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--include-no-coordinates",
         action="store_true",
-        help="keep trials whose sites have no coordinates (labelled)",
+        help="also keep trials whose sites have no map location, at any --radius (labelled)",
     )
     filt = search.add_argument_group("filters")
     filt.add_argument(

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import requests
@@ -29,7 +30,13 @@ from .cache import (
     set_aside_damaged,
 )
 from .config import Settings, load_settings
-from .errors import RegistryDataError, RegistryError, RegistryHTTPError, RegistryUnreachable
+from .errors import (
+    RegistryDataError,
+    RegistryError,
+    RegistryHTTPError,
+    RegistryTimeout,
+    RegistryUnreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,15 @@ FIELDS: tuple[str, ...] = (
     "protocolSection.eligibilityModule",
     "protocolSection.contactsLocationsModule",
 )
+
+
+class DataSource(StrEnum):
+    """Where a set of studies came from (the values are the words the query records keep)."""
+
+    REGISTRY = "registry"  # live, just now
+    CACHE = "cache"  # a fresh cached answer
+    STALE_CACHE = "stale cache"  # the last cached answer, because the registry failed
+    SNAPSHOT = "snapshot"  # a file written by `trials-helper fetch`
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,7 @@ class FetchResult:
     studies: list[dict[str, Any]]
     total_count: int | None
     complete: bool
-    source: str  # "registry", "cache", "stale cache", "snapshot"
+    source: DataSource
     retrieved_at: datetime
     url: str
     params: dict[str, str]
@@ -126,11 +142,11 @@ class FetchResult:
 
     @property
     def from_cache(self) -> bool:
-        return self.source in ("cache", "stale cache")
+        return self.source in (DataSource.CACHE, DataSource.STALE_CACHE)
 
     @property
     def stale(self) -> bool:
-        return self.source == "stale cache"
+        return self.source == DataSource.STALE_CACHE
 
     def data_date(self) -> str:
         return self.retrieved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -145,11 +161,11 @@ class FetchResult:
                 if self.notes and "stopped" in self.notes[0]
                 else " (not all: a maximum was set)"
             )
-        if self.source == "registry":
+        if self.source == DataSource.REGISTRY:
             return f"{base}, live from the registry at {self.data_date()}."
-        if self.source == "snapshot":
+        if self.source == DataSource.SNAPSHOT:
             return f"{base}, from a snapshot; results as of {self.data_date()}."
-        if self.source == "stale cache":
+        if self.source == DataSource.STALE_CACHE:
             return (
                 f"{base}, from the cache because {self.stale_reason or UNREACHABLE}; "
                 f"results as of {self.data_date()}."
@@ -160,6 +176,7 @@ class FetchResult:
 ProgressFn = Callable[[int, int | None], None]
 
 UNREACHABLE = "the registry could not be reached"
+TIMED_OUT = "the registry did not answer in time"
 UNREADABLE = "the registry's answer could not be read"
 PARSED_ATTR = "_trials_helper_page"  # the parsed body, kept on the response that was checked
 
@@ -221,6 +238,12 @@ class RegistryClient:
         return dataclasses.replace(status, note=status.current_note(), health=None)
 
     @property
+    def cache_note(self) -> str:
+        """What to say about the cache, or "" when this client never opened it (a snapshot
+        run does not need the HTTP cache, and opening it costs a start-up)."""
+        return self.cache_status.note if self._session is not None else ""
+
+    @property
     def studies_url(self) -> str:
         return f"{self.settings.api_url}/studies"
 
@@ -259,6 +282,9 @@ class RegistryClient:
             )
             return self._fallback(request, damaged, exc, UNREADABLE)
         except requests.RequestException as exc:
+            if _timed_out(exc):
+                late = RegistryTimeout(self._unreachable_message(exc), url=url)
+                return self._fallback(request, late, exc, TIMED_OUT)
             unreachable = RegistryUnreachable(self._unreachable_message(exc), url=url)
             return self._fallback(request, unreachable, exc, UNREACHABLE)
         from_cache = bool(getattr(response, "from_cache", False))
@@ -354,12 +380,7 @@ class RegistryClient:
         )
 
     def _unreachable_message(self, exc: Exception) -> str:
-        timed_out = (
-            isinstance(exc, requests.Timeout)
-            or "timed out" in str(exc).lower()
-            or (isinstance(exc.__context__, TimeoutError))
-        )
-        kind = "timed out" if timed_out else "could not be reached"
+        kind = "timed out" if _timed_out(exc) else "could not be reached"
         return (
             f"ClinicalTrials.gov {kind} at {self.settings.api_url} "
             f"({type(exc).__name__}) and nothing is cached for this search yet. Check the "
@@ -452,7 +473,7 @@ class RegistryClient:
                     + (f" {note}" if note else ""),
                     url=exc.url,
                 ) from None
-            result.source = "cache"
+            result.source = DataSource.CACHE
             return result
         # A live walk rewrites the cached first page before later pages are fetched. When it
         # will go to the registry (refresh, or an expired first page), keep the cached chain
@@ -471,7 +492,7 @@ class RegistryClient:
                     previous = self._walk(query, max_studies, False, True, progress)
                 except RegistryError:
                     raise first from None
-            previous.source = "stale cache"
+            previous.source = DataSource.STALE_CACHE
             previous.stale_reason = _reason(first)
             return previous
 
@@ -485,7 +506,7 @@ class RegistryClient:
     def _walk(self, query, max_studies, refresh, cache_only, progress) -> FetchResult:
         studies: list[dict[str, Any]] = []
         total: int | None = None
-        sources: set[str] = set()
+        sources: set[DataSource] = set()
         oldest: datetime | None = None
         complete = True
         pages = 0
@@ -496,7 +517,13 @@ class RegistryClient:
             if total is None:
                 total = page.total_count
             studies.extend(page.studies)
-            sources.add("stale cache" if page.stale else "cache" if page.from_cache else "registry")
+            sources.add(
+                DataSource.STALE_CACHE
+                if page.stale
+                else DataSource.CACHE
+                if page.from_cache
+                else DataSource.REGISTRY
+            )
             if oldest is None or page.retrieved_at < oldest:
                 oldest = page.retrieved_at
             if progress:
@@ -510,11 +537,11 @@ class RegistryClient:
             log.warning("registry reported %s studies but sent %s", total, len(studies))
             complete = False
         source = (
-            "stale cache"
-            if "stale cache" in sources
-            else "cache"
-            if "cache" in sources
-            else "registry"
+            DataSource.STALE_CACHE
+            if DataSource.STALE_CACHE in sources
+            else DataSource.CACHE
+            if DataSource.CACHE in sources
+            else DataSource.REGISTRY
         )
         return FetchResult(
             studies=studies,
@@ -538,4 +565,15 @@ def _reason(error: RegistryError) -> str:
         return f"the registry answered with an error (HTTP {error.status})"
     if isinstance(error, RegistryDataError):
         return UNREADABLE
+    if isinstance(error, RegistryTimeout):
+        return TIMED_OUT
     return UNREACHABLE
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A time-out (connect or read, or a retry budget spent on them), not a refusal."""
+    return (
+        isinstance(exc, requests.Timeout)
+        or "timed out" in str(exc).lower()
+        or isinstance(exc.__context__, TimeoutError)
+    )

@@ -161,6 +161,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("page_size", 1000, "Studies asked for per page (1 to 1000).", _page_size),
     Setting(
+        "cards_per_group",
+        5,
+        "Trial cards the app draws per kind of treatment before a 'Show more' button; every "
+        "trial stays in the table and the CSV (1 to 200).",
+        _within(1, 200, integer=True),
+    ),
+    Setting(
         "snapshot",
         "",
         "Path of a snapshot JSON (from `trials-helper fetch`) to answer from instead of the "
@@ -186,6 +193,7 @@ class Settings:
     backoff: float = _BY_NAME["backoff"].default
     max_retry_wait: float = _BY_NAME["max_retry_wait"].default
     page_size: int = _BY_NAME["page_size"].default
+    cards_per_group: int = _BY_NAME["cards_per_group"].default
     snapshot: str = _BY_NAME["snapshot"].default
 
     @property

@@ -3,7 +3,8 @@
     TrialsHelperError              base: catch this in the app and the CLI
     ├── SettingsError              an environment variable holds a value that cannot be used
     ├── RegistryError              talking to ClinicalTrials.gov failed
-    │   ├── RegistryUnreachable    no answer (offline, DNS, timeout, connection reset), no cache
+    │   ├── RegistryUnreachable    no answer (offline, DNS, connection reset), no cache
+    │   │   └── RegistryTimeout    the registry did not answer in time (connect or read)
     │   ├── RegistryHTTPError      the registry answered with an error status (after retries)
     │   └── RegistryDataError      the answer was not the JSON the API v2 documents
     ├── DataFileError              a study file / snapshot / profile file could not be read
@@ -34,6 +35,12 @@ class RegistryError(TrialsHelperError):
 
 class RegistryUnreachable(RegistryError):
     pass
+
+
+class RegistryTimeout(RegistryUnreachable):
+    """Asked, and no answer came within the connect or read time-out (after the retries). A
+    kind of unreachable, so code that handles that handles this too; callers that care (a
+    slow registry, not a missing network) can tell them apart."""
 
 
 class RegistryHTTPError(RegistryError):

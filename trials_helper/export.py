@@ -220,33 +220,6 @@ def write_sites_csv(frame, path: str | Path) -> int:
     return n
 
 
-def query_record(
-    result: Any,
-    profile: Any,
-    location: Mapping[str, Any],
-    filters: Mapping[str, Any],
-    rows: int,
-    **more: Any,
-) -> dict[str, Any]:
-    """What made a list, in the keys of the CLI's `FILE.query.json`: the registry request and
-    data date, the profile (codes of the answers given), location and filters, and how many
-    rows. The app's CSV download comes with this record too (docs/export.md)."""
-    return {
-        "data_retrieved": result.data_date(),
-        "source": result.source,
-        "registry_total": result.total_count,
-        "fetched": result.fetched,
-        "complete": result.complete,
-        "query_url": query_url(result.url, result.params),
-        "params": result.params,
-        "profile": profile.known(),
-        "location": dict(location),
-        "filters": dict(filters),
-        "rows": rows,
-        **more,
-    }
-
-
 def sidecar(meta: Mapping[str, Any]) -> str:
     return json.dumps(
         {"trials_helper_version": __version__, **meta}, indent=2, ensure_ascii=False, default=str

@@ -21,11 +21,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import LocationError
 from .studies import SITE_COLUMNS, Site, Trial, sites_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EARTH_RADIUS = {"mi": 3958.8, "km": 6371.0}
 RADIUS_CHOICES = (25, 50, 100, 250, 500, None)
@@ -57,12 +59,47 @@ class SiteDistance:
 
 @dataclass(frozen=True)
 class LocationFilter:
+    """Where a person looks for trials; applied to the loaded studies, never sent to the
+    registry (a new place or distance costs no request, and trials whose sites have no map
+    location can be kept at any distance)."""
+
     origin: Place | None = None
     radius: float | None = None  # None = any distance
     unit: str = "mi"
     country: str | None = None
     state: str | None = None
     include_without_coordinates: bool = False
+    place: str = ""  # the place as typed, for the query record
+
+
+def location_filter(
+    place: str | None = None,
+    radius: float | None = None,
+    unit: str = "mi",
+    country: str | None = None,
+    state: str | None = None,
+    include_without_coordinates: bool = False,
+) -> LocationFilter | None:
+    """The location step of every search (app form and CLI alike): None when nothing is given;
+    else the place geocoded, the distance checked (it applies only with a place), country and
+    state kept as given. Raises LocationError with a message (and candidates) to show."""
+    place = (place or "").strip()
+    country = (country or "").strip() or None
+    state = (state or "").strip() or None
+    if not (place or country or state):
+        return None
+    unit = check_unit(unit)
+    origin = geocode(place) if place else None
+    limit = check_radius(radius, unit) if origin is not None else None
+    return LocationFilter(
+        origin=origin,
+        radius=limit,
+        unit=unit,
+        country=country,
+        state=state,
+        include_without_coordinates=include_without_coordinates,
+        place=place,
+    )
 
 
 @dataclass(frozen=True)
@@ -150,6 +187,14 @@ def _city_label(city: dict) -> str:
         state = states.get(city.get("admin1code", ""), {}).get("name", city.get("admin1code", ""))
         return f"{city['name']}, {state}, {country}"
     return f"{city['name']}, {country}"
+
+
+def warm_up() -> None:
+    """Build the place indexes now (about a second, once per process), so the first place a
+    person types is answered at once; the app calls it on a background thread at start."""
+    _city_index()
+    _countries()
+    _us_states()
 
 
 # -------------------------------------------------------------------------------------------
@@ -431,6 +476,8 @@ def site_rows(items, origin: Place | None, unit: str = "mi") -> pd.DataFrame:
     The parsed site table (`studies.sites_frame`) plus the distance from `origin` and whether
     the site counts as recruiting under this module's policy.
     """
+    import pandas as pd
+
     trials = [item.trial if isinstance(item, LocatedTrial) else item for item in items]
     frame = sites_frame(trials)
     distances: list[float | None] = []
@@ -439,7 +486,7 @@ def site_rows(items, origin: Place | None, unit: str = "mi") -> pd.DataFrame:
         for s in t.sites:
             distances.append(
                 distance(origin.lat, origin.lon, s.lat, s.lon, unit)
-                if origin is not None and s.has_coordinates
+                if origin is not None and s.lat is not None and s.lon is not None
                 else None
             )
             recruiting.append(is_recruiting_site(s, t.sites)[0])

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .guidance import CategoryGuidance, Guidance, load_guidance
-from .match import LEVELS, POSSIBLE, TrialMatch, sort_key
+from .match import LEVELS, POSSIBLE, Level, TrialMatch, sort_key
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class TrialGroup:
     def title(self) -> str:
         return self.guidance.title
 
-    def count(self, level: str) -> int:
+    def count(self, level: Level) -> int:
         return sum(1 for m in self.matches if m.level == level)
 
     def headline(self) -> str:

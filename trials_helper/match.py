@@ -9,24 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from .eligibility import Criterion, split_criteria
 from .facets import Facet, TrialFacets, classify_trial
+from .geo import SiteDistance
 from .profile import UNKNOWN, Profile
 from .reading.document import is_breast_cohort
 from .studies import Trial, age_years
 
-MEETS = "meets"
-NOT_MET = "does not meet"
-ASK = "unknown"
 
-POSSIBLE = "possible match"
-CHECK = "check with your oncologist"
-UNLIKELY = "likely not eligible"
-LEVELS = (POSSIBLE, CHECK, UNLIKELY)
+class VerdictKind(StrEnum):
+    """One rule held against the profile. The values are the words the CSV has always used, so
+    comparing with a string and writing a cell keep working."""
 
-VERDICT_LABELS = {MEETS: "meets", NOT_MET: "does not meet", ASK: "unknown — ask your oncologist"}
+    MEETS = "meets"
+    NOT_MET = "does not meet"
+    ASK = "unknown"
+
+
+class Level(StrEnum):
+    """A trial's overall level for a profile, best first (the CSV's match_level values)."""
+
+    POSSIBLE = "possible match"
+    CHECK = "check with your oncologist"
+    UNLIKELY = "likely not eligible"
+
+
+MEETS, NOT_MET, ASK = VerdictKind.MEETS, VerdictKind.NOT_MET, VerdictKind.ASK
+POSSIBLE, CHECK, UNLIKELY = Level.POSSIBLE, Level.CHECK, Level.UNLIKELY
+LEVELS: tuple[Level, ...] = tuple(Level)
+
+VERDICT_LABELS: dict[VerdictKind, str] = {
+    MEETS: "meets",
+    NOT_MET: "does not meet",
+    ASK: "unknown — ask your oncologist",
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +54,7 @@ class Verdict:
 
     facet: str  # facet or field name, e.g. "her2", "age", "prior_tdxd"
     label: str  # what the rule is about, in plain words
-    verdict: str  # MEETS / NOT_MET / ASK
+    verdict: VerdictKind
     reason: str  # why, in plain language
     evidence: str = ""  # the trial's own words (criterion or field) behind the rule
     rule: str = ""  # what the trial asks for, e.g. "HER2-negative (HER2-low included)"
@@ -52,9 +71,9 @@ class TrialMatch:
     trial: Trial
     facets: TrialFacets
     verdicts: tuple[Verdict, ...]
-    level: str
+    level: Level
     questions: tuple[str, ...] = ()
-    nearest: Any = None  # geo.SiteDistance of the nearest recruiting site, when known
+    nearest: SiteDistance | None = None  # the nearest recruiting site, when known
     extra: Mapping[str, Any] = field(default_factory=dict)
     cohort: str = ""  # the cohort that fits best, named with its words ("Cohort B (TNBC)")
 
@@ -77,7 +96,7 @@ class TrialMatch:
     def main_category(self) -> str:
         return self.categories[0] if self.categories else "other"
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[VerdictKind, int]:
         out = {MEETS: 0, ASK: 0, NOT_MET: 0}
         for v in self.verdicts:
             out[v.verdict] += 1
@@ -88,7 +107,7 @@ class TrialMatch:
         c = self.counts()
         return f"meets {c[MEETS]}; unknown {c[ASK]}; does not meet {c[NOT_MET]}"
 
-    def reasons(self, verdict: str) -> list[str]:
+    def reasons(self, verdict: VerdictKind) -> list[str]:
         return [f"{v.label}: {v.reason}" for v in self.verdicts if v.verdict == verdict]
 
 
@@ -96,7 +115,7 @@ class TrialMatch:
 # One function per facet. Each returns None when the trial has no rule on it.
 
 
-def _v(facet: Facet, label: str, verdict: str, reason: str, rule: str) -> Verdict:
+def _v(facet: Facet, label: str, verdict: VerdictKind, reason: str, rule: str) -> Verdict:
     return Verdict(facet.name, label, verdict, reason, facet.evidence, rule)
 
 
@@ -329,7 +348,7 @@ def _brain(p: Profile, f: Facet) -> Verdict | None:
         "stable_allowed": p.brain in ("none", "stable"),
         "active_allowed": True,
         "required": p.brain in ("stable", "active"),
-    }[f.value]
+    }[str(f.value)]
     yours = {
         "none": "you have none",
         "stable": "yours are treated and stable",
@@ -468,7 +487,7 @@ def _age(p: Profile, t: Trial) -> Verdict | None:
 # --------------------------------------------------------------------------------------------
 
 
-def level_of(verdicts: Iterable[Verdict]) -> str:
+def level_of(verdicts: Iterable[Verdict]) -> Level:
     """Any known contradiction -> likely not eligible; any unknown -> check; else possible."""
     seen = {v.verdict for v in verdicts}
     if NOT_MET in seen:
@@ -498,7 +517,7 @@ def match_trial(
     profile: Profile,
     trial: Trial,
     facets: TrialFacets | None = None,
-    nearest: Any = None,
+    nearest: SiteDistance | None = None,
     unit: str = "mi",
     location_known: bool = False,
 ) -> TrialMatch:
@@ -554,7 +573,7 @@ def match_all(
     profile: Profile,
     trials: Iterable[Trial],
     facets: Mapping[str, TrialFacets] | None = None,
-    nearest: Mapping[str, Any] | None = None,
+    nearest: Mapping[str, SiteDistance] | None = None,
     unit: str = "mi",
     location_known: bool = False,
 ) -> list[TrialMatch]:

@@ -8,14 +8,14 @@ filter feels instant). Every trial that is left out is counted with the reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .facets import TrialFacets, classify_trial
 from .geo import LocatedTrial, LocationFilter, apply_location_filter
 from .group import TrialGroup, group_matches
-from .match import LEVELS, TrialMatch, match_all
+from .match import LEVELS, Level, TrialMatch, match_all
 from .profile import Profile
 from .studies import Trial, parse_study
 
@@ -34,7 +34,7 @@ class SearchOptions:
 
     phases: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()  # keep trials giving any of these kinds of treatment
-    levels: tuple[str, ...] = ()  # keep only these match levels
+    levels: tuple[Level, ...] = ()  # keep only these match levels
     metastatic_only: bool = True  # hide studies that read as early-stage only
     statuses: tuple[str, ...] = ()  # keep only these overall statuses (snapshots may hold more)
 
@@ -47,7 +47,7 @@ class SearchOutcome:
     left_out: Counter = field(default_factory=Counter)  # reason -> count
     located: Mapping[str, LocatedTrial] = field(default_factory=dict)
 
-    def counts_by_level(self) -> dict[str, int]:
+    def counts_by_level(self) -> dict[Level, int]:
         c = Counter(m.level for m in self.matches)
         return {level: c.get(level, 0) for level in LEVELS}
 
@@ -58,16 +58,34 @@ class SearchOutcome:
         return "Left out: " + "; ".join(parts) + "."
 
 
-def analyse(studies: Iterable[Mapping[str, Any]]) -> list[Analysed]:
-    """Parse and classify every study once; duplicates (same NCT id) are kept once."""
+Classify = Callable[[Mapping[str, Any], Trial], TrialFacets]
+Progress = Callable[[int, int], None]  # (studies read, of how many)
+
+
+def _classify(study: Mapping[str, Any], trial: Trial) -> TrialFacets:
+    return classify_trial(trial)
+
+
+def analyse(
+    studies: Sequence[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+    *,
+    classify: Classify = _classify,
+    progress: Progress | None = None,
+) -> list[Analysed]:
+    """Parse and classify every study once; duplicates (same NCT id) are kept once.
+
+    `classify(study, trial)` may answer from stored readings (`facetstore.FacetStore`);
+    `progress(done, total)` is told every 50 studies and at the end."""
+    items = studies if isinstance(studies, Sequence) else list(studies)
     out: list[Analysed] = []
     seen: set[str] = set()
-    for study in studies:
+    for n, study in enumerate(items, 1):
         trial = parse_study(study)
-        if trial.nct_id and trial.nct_id in seen:
-            continue
-        seen.add(trial.nct_id)
-        out.append(Analysed(trial, classify_trial(trial)))
+        if not (trial.nct_id and trial.nct_id in seen):
+            seen.add(trial.nct_id)
+            out.append(Analysed(trial, classify(study, trial)))
+        if progress is not None and (n % 50 == 0 or n == len(items)):
+            progress(n, len(items))
     return out
 
 

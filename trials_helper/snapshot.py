@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .client import FetchResult
+from .client import DataSource, FetchResult
 from .errors import DataFileError
 from .output import check_output
 from .studies import load_studies
@@ -96,7 +96,7 @@ def load_snapshot(path: str | Path) -> FetchResult:
         studies=studies,
         total_count=total if isinstance(total, int) else len(studies),
         complete=bool(meta.get("complete", True)),
-        source="snapshot",
+        source=DataSource.SNAPSHOT,
         retrieved_at=retrieved,
         url=str(meta.get("url", "")),
         params=dict(meta.get("params") or {}),

@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import pandas as pd
-
 from .safetext import clean
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: it costs the CLI 0.3 s to start
+    import pandas as pd
 
 CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 
@@ -213,7 +214,8 @@ def parse_sites(study: Mapping[str, Any]) -> tuple[Site, ...]:
     for loc in _list(study, "protocolSection", "contactsLocationsModule", "locations"):
         if not isinstance(loc, Mapping):
             continue
-        geo = loc.get("geoPoint") if isinstance(loc.get("geoPoint"), Mapping) else {}
+        point = loc.get("geoPoint")
+        geo: Mapping[str, Any] = point if isinstance(point, Mapping) else {}
         sites.append(
             Site(
                 nct_id=nct_id,
@@ -385,6 +387,8 @@ def age_years(text: str) -> float | None:
 
 def trials_frame(trials: Iterable[Trial]) -> pd.DataFrame:
     """One row per trial with list fields joined by '; ' (what researchers open in a sheet)."""
+    import pandas as pd
+
     rows = []
     for t in trials:
         row = {k: v for k, v in asdict(t).items() if k not in {"interventions", "arms", "sites"}}
@@ -418,6 +422,8 @@ SITE_COLUMNS = (
 
 def sites_frame(trials: Iterable[Trial]) -> pd.DataFrame:
     """One row per site, with the trial id and title so it can stand alone (e.g. on a map)."""
+    import pandas as pd
+
     rows = []
     for t in trials:
         for s in t.sites:
