@@ -230,3 +230,22 @@ def test_prior_adc_is_read_and_matched_from_the_profile():
     assert yes.verdict == MEETS
     unknown = verdict(match_trial(Profile(), t), "prior_adc")
     assert unknown.verdict == ASK  # unknown never rules out
+
+
+def test_a_trials_own_questions_are_made_once_per_loaded_trial(monkeypatch):
+    """The app matches every trial again on each widget change; the trial's own questions do
+    not depend on the profile or the place, so they are made once (the place part is not)."""
+    from trials_helper import questions
+
+    t = trial("NCT06016738")
+    facets = classify_trial(t)
+    made = []
+    real = questions._own_questions
+    monkeypatch.setattr(questions, "_own_questions", lambda *a: made.append(1) or real(*a))
+    first = match_trial(Profile(hr="positive"), t, facets)
+    again = match_trial(Profile(hr="negative", her2="low"), t, facets, location_known=True)
+    assert len(made) == 1
+    assert again.questions[: len(first.questions)] == first.questions
+    assert "No site near me" in again.questions[-1] and "No site near me" not in "".join(
+        first.questions
+    )

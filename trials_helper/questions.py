@@ -71,6 +71,32 @@ def trial_questions(
     location_known: bool = False,
 ) -> list[TrialQuestion]:
     """Plain-language questions this trial raises, most decisive first."""
+    return [*_trial_part(trial, facets, criteria), *_place_part(nearest, unit, location_known)]
+
+
+# A trial's own questions do not change with the profile or the place; the app asks for them
+# on every widget change, so they are kept per (trial, facets) object pair of a loaded set.
+_KEPT: dict[tuple[int, int], tuple[Trial, TrialFacets, tuple[TrialQuestion, ...]]] = {}
+_KEEP_AT_MOST = 20_000
+
+
+def _trial_part(
+    trial: Trial, facets: TrialFacets, criteria: Sequence[Criterion]
+) -> tuple[TrialQuestion, ...]:
+    key = (id(trial), id(facets))
+    kept = _KEPT.get(key)
+    if kept is not None and kept[0] is trial and kept[1] is facets:
+        return kept[2]
+    qs = tuple(_own_questions(trial, facets, criteria))
+    if len(_KEPT) >= _KEEP_AT_MOST:
+        _KEPT.clear()
+    _KEPT[key] = (trial, facets, qs)
+    return qs
+
+
+def _own_questions(
+    trial: Trial, facets: TrialFacets, criteria: Sequence[Criterion]
+) -> list[TrialQuestion]:
     qs: list[TrialQuestion] = []
     phases = set(trial.phases)
     if phases & {"PHASE1", "EARLY_PHASE1"}:
@@ -147,6 +173,11 @@ def trial_questions(
                 "would my brain scans be checked?"
             )
         )
+    return qs
+
+
+def _place_part(nearest: Any, unit: str, location_known: bool) -> list[TrialQuestion]:
+    qs: list[TrialQuestion] = []
     distance = getattr(nearest, "distance", None)
     site = getattr(nearest, "site", None)
     if site is not None and distance is not None:
