@@ -131,8 +131,14 @@ def page_size(page) -> tuple[int, int]:
 
 
 def choose(page, label: str, option: str) -> float:
-    page.get_by_role("combobox", name=label).click()
-    target = page.get_by_role("option", name=option, exact=True)
+    """One click on a one-click answer (a radio group), or a pick in a select box (the app
+    before #17 used select boxes for the profile)."""
+    group = page.get_by_role("radiogroup", name=label)
+    if group.count():
+        target = group.get_by_role("radio", name=option)
+    else:
+        page.get_by_role("combobox", name=label).click()
+        target = page.get_by_role("option", name=option, exact=True)
     target.wait_for()
     t0 = page.evaluate("performance.now()")
     target.click()
