@@ -18,6 +18,16 @@ def test_ruff_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_clean_on_the_package():
+    mypy = shutil.which("mypy")
+    if mypy is None:
+        pytest.skip("mypy is not installed (it comes with the [test] extra)")
+    result = subprocess.run(
+        [mypy, "trials_helper"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_package_never_imports_streamlit():
     offenders = [
         str(p.relative_to(ROOT))

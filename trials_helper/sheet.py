@@ -131,10 +131,11 @@ def _trial_block(m: TrialMatch, g: Guidance, unit: str) -> _TrialBlock:
     ]
     if m.cohort_note:  # a trial of several groups: which one may fit, in the trial's words
         facts.append(f"Group in this trial: {m.cohort_note}")
-    site = getattr(m.nearest, "site", None)
-    if site is not None:
+    nearest = m.nearest
+    if nearest is not None and nearest.site is not None:
+        site = nearest.site
         contact = "; ".join(c.label() for c in site.contacts) or "no site contact listed"
-        distance = m.nearest.distance
+        distance = nearest.distance
         dist = f" — {distance:,.0f} {unit}" if distance is not None else ""
         facts.append(
             f"Nearest recruiting site: {site.facility}, {site.place}{dist}; contact: {contact}"
