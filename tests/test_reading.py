@@ -713,3 +713,17 @@ def test_a_bar_on_one_drug_asks_instead_of_ruling_out(nct, line):
 def test_more_corpus_lines(nct, side, line, column, value):
     heading = "Exclusion Criteria:\n\n* " if side == "exclusion" else "Inclusion Criteria:\n\n* "
     assert read_prior(read_clauses(heading + line))[column].value.value == value, nct
+
+
+def test_a_rule_for_one_part_is_not_what_the_part_is():
+    # NCT06562192 (a recorded study): "(Dose escalation part only) Locally advanced or
+    # metastatic unresectable CRC ..." names a rule of the dose-escalation part; a person with
+    # breast cancer may still join that part, so the card must not describe it as colorectal
+    clauses = read_clauses(
+        load_study("NCT06562192")["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
+    )
+    (cohort,) = cohorts_of(clauses)
+    assert cohort.name == "Dose escalation part" and cohort.definition == ""
+    # a label line still says what its cohort is
+    (labelled,) = cohorts_of(read_clauses("Inclusion Criteria:\n* Cohort B (TNBC, first line):"))
+    assert labelled.definition == "TNBC, first line"

@@ -84,7 +84,11 @@ def _from_text(text: str) -> tuple[Cohort | None, bool]:
     if m:
         rest = m.group("rest").strip()
         label_only = not rest or (rest.endswith(":") and len(rest) < 120)
-        return _cohort(m.group("name"), m.group("def") or rest.rstrip(":")), label_only
+        # "(Dose escalation part only) ... colorectal cancer ...": a rule for that part, not
+        # what the part is; "Cohort A: HR+/HER2- after a CDK4/6 inhibitor" says what it is
+        only = text.lstrip().startswith("(") or " only" in text[: m.start("rest")].lower()
+        definition = m.group("def") or ("" if only and not label_only else rest.rstrip(":"))
+        return _cohort(m.group("name"), definition), label_only
     m = _SUBGROUP.match(text)
     if (
         m
