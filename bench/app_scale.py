@@ -35,7 +35,6 @@ import json
 import math
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.ports import streamlit_app  # noqa: E402
 from devtools.scale import scaled_studies, write_studies  # noqa: E402
 from devtools.standin import RegistryStandIn  # noqa: E402
 
@@ -60,25 +60,6 @@ new MutationObserver(() => { window.__lastChange = performance.now(); })
   .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit did not listen on {port}")
 
 
 def settle(page, t0: float, timeout: float = 600.0) -> float:
@@ -156,39 +137,9 @@ def type_place(page, text: str) -> float:
 @contextlib.contextmanager
 def app_server(app_root: Path, env: dict[str, str]):
     """`streamlit run` on a free port; yields the URL, stops the server after."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=app_root,
-        env={**os.environ, **env, "PYTHONPATH": str(app_root)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    env = {**os.environ, **env, "PYTHONPATH": str(app_root)}
+    with streamlit_app(app_root, env, "--server.fileWatcherType", "none") as url:
+        yield url
 
 
 def measure(n: int, app_root: Path, work: Path) -> dict:

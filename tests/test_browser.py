@@ -15,15 +15,13 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from devtools.ports import streamlit_app
 from tests.conftest import ROOT
 from tests.standin import RegistryStandIn
 
@@ -46,25 +44,6 @@ NAVIGATOR_QUERY = "hr=positive&her2=low&prior_cdk46=yes&place=Shanghai&radius=10
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not listen on {port} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """One app and one registry stand-in for every path in this file."""
@@ -73,7 +52,6 @@ def app_url(tmp_path_factory):
     pytest.importorskip("playwright.sync_api")
     if shutil.which("streamlit") is None and not (Path(sys.prefix) / "bin" / "streamlit").exists():
         pytest.skip("streamlit command not found")
-    port = free_port()
     with RegistryStandIn() as server:
         env = {
             **os.environ,
@@ -81,36 +59,8 @@ def app_url(tmp_path_factory):
             "TRIALS_HELPER_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
             "TRIALS_HELPER_RETRIES": "0",
         }
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, proc)
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        with streamlit_app(ROOT, env) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
