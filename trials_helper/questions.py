@@ -11,6 +11,7 @@ the question itself stays short and the quote is shown as the trial's, not ours.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,8 +76,9 @@ def trial_questions(
 
 
 # A trial's own questions do not change with the profile or the place; the app asks for them
-# on every widget change, so they are kept per (trial, facets) object pair of a loaded set.
-_KEPT: dict[tuple[int, int], tuple[Trial, TrialFacets, tuple[TrialQuestion, ...]]] = {}
+# on every widget change, so they are kept per (trial, facets) pair of a loaded set. Weak
+# references: a set that is dropped takes its trials with it.
+_KEPT: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, tuple[TrialQuestion, ...]]] = {}
 _KEEP_AT_MOST = 20_000
 
 
@@ -85,12 +87,12 @@ def _trial_part(
 ) -> tuple[TrialQuestion, ...]:
     key = (id(trial), id(facets))
     kept = _KEPT.get(key)
-    if kept is not None and kept[0] is trial and kept[1] is facets:
+    if kept is not None and kept[0]() is trial and kept[1]() is facets:
         return kept[2]
     qs = tuple(_own_questions(trial, facets, criteria))
     if len(_KEPT) >= _KEEP_AT_MOST:
         _KEPT.clear()
-    _KEPT[key] = (trial, facets, qs)
+    _KEPT[key] = (weakref.ref(trial), weakref.ref(facets), qs)
     return qs
 
 
