@@ -727,3 +727,19 @@ def test_a_rule_for_one_part_is_not_what_the_part_is():
     # a label line still says what its cohort is
     (labelled,) = cohorts_of(read_clauses("Inclusion Criteria:\n* Cohort B (TNBC, first line):"))
     assert labelled.definition == "TNBC, first line"
+
+
+def test_a_second_clause_with_its_own_verb_is_read_on_its_own():
+    # NCT00317603 (corpus): the "not ... concurrently" of the second clause is about using
+    # trastuzumab with the vaccine now, not a bar on having had it
+    line = (
+        "Patients with HER2 positive tumors must have received at least one prior "
+        "trastuzumab-based therapy in the metastatic setting, and may not receive trastuzumab "
+        "therapy and vaccine treatment concurrently"
+    )
+    mentions = [
+        m
+        for m in read_mentions(read_clauses("Inclusion Criteria:\n\n* " + line))
+        if m.column == "prior_her2"
+    ]
+    assert [m.value.value for m in mentions] == ["required", "any"]
