@@ -743,3 +743,22 @@ def test_a_second_clause_with_its_own_verb_is_read_on_its_own():
         if m.column == "prior_her2"
     ]
     assert [m.value.value for m in mentions] == ["required", "any"]
+
+
+def test_a_rule_for_marker_positive_patients_binds_only_them():
+    # NCT00559507 (corpus): "(HER2)-positive patients, defined as ..., must have received
+    # trastuzumab" asks it of HER2-positive patients only; the cue starts inside "(HER2)" but
+    # runs on past it, so it is not a cue of the parentheses alone
+    line = (
+        "Human epidermal growth factor receptor 2 (HER2)-positive patients, defined as "
+        "immunohistochemistry (IHC) 3+ or fluorescence in situ hybridization (FISH) amplification "
+        "> 2.1, must have received trastuzumab (Herceptin®) in either the adjuvant or metastatic "
+        "setting and have had recurrence or progression of disease, respectively"
+    )
+    mentions = read_mentions(read_clauses("Inclusion Criteria:\n\n* " + line))
+    her2 = [m for m in mentions if m.column == "prior_her2"]
+    assert her2 and all(m.binding is Binding.CONDITIONAL and not m.firm for m in her2)
+    assert (
+        read_prior(read_clauses("Inclusion Criteria:\n\n* " + line))["prior_her2"].value.value
+        == "any"
+    )

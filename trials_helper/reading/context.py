@@ -279,6 +279,13 @@ def _words_between(text: str, a: int, b: int) -> int:
     return text.count(" ", a, b) if b > a else 0
 
 
+def _inside(lower: str, cue: Cue) -> tuple[int, int] | None:
+    """The parentheses a cue stands in; a cue that runs on past them is not inside them
+    ("(HER2)-positive patients ... must")."""
+    around = _bracket(lower, cue.start)
+    return around if around is not None and cue.end <= around[1] else None
+
+
 def _bracket(lower: str, at: int) -> tuple[int, int] | None:
     """The innermost parenthesis around a position, as (open, close), or None."""
     open_at = lower.rfind("(", 0, at)
@@ -294,7 +301,7 @@ def reaches(cue: Cue, target: Target, lower: str, terminators: re.Pattern[str] |
     paren = "(" in lower
     return _reaches(
         cue,
-        _bracket(lower, cue.start) if paren else None,
+        _inside(lower, cue) if paren else None,
         target,
         _Place.of(lower, target, paren),
         lower,
@@ -401,7 +408,7 @@ def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) ->
         return [set() for _ in targets]
     stops = book.terminators if book.may_stop(lower) else None
     paren = "(" in lower
-    insides = [_bracket(lower, c.start) if paren else None for c in cues]
+    insides = [_inside(lower, c) if paren else None for c in cues]
     out = []
     for t in targets:
         place = _Place.of(lower, t, paren)
