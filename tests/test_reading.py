@@ -762,3 +762,15 @@ def test_a_rule_for_marker_positive_patients_binds_only_them():
         read_prior(read_clauses("Inclusion Criteria:\n\n* " + line))["prior_her2"].value.value
         == "any"
     )
+
+
+def test_what_an_unless_clause_allows_is_not_barred():
+    # NCT00580333 (corpus): hormonal therapy stands inside the "unless" clause, 18 words on
+    line = (
+        "Any prior cytotoxic chemotherapy or radiation for the current breast cancer HER2-negative "
+        "ipsilateral breast recurrence, unless prior treatment consisted of excision alone for "
+        "ductal carcinoma in situ (DCIS)or breast-conserving treatment and hormonal therapy"
+    )
+    readings = read_prior(read_clauses("Exclusion Criteria:\n\n* " + line))
+    assert readings["prior_endocrine"].value.value == "any"
+    assert readings["prior_chemo"].value.value == "excluded"
