@@ -774,3 +774,26 @@ def test_what_an_unless_clause_allows_is_not_barred():
     readings = read_prior(read_clauses("Exclusion Criteria:\n\n* " + line))
     assert readings["prior_endocrine"].value.value == "any"
     assert readings["prior_chemo"].value.value == "excluded"
+
+
+def test_a_breast_item_of_a_basket_list_is_read_as_breast_cancer():
+    # NCT01920061 (corpus): the breast item's earlier treatment is not "another tumour's"
+    line = (
+        "Arm C: Her2+ breast cancer refractory to prior herceptin or lapatinib, her2+ "
+        "esophagal-gastric cancer, head and neck squamous cell cancer, or non small cell lunch "
+        "cancer that are candidates for treatment with a dacomitinib-based combination."
+    )
+    mentions = read_mentions(read_clauses("Inclusion Criteria:\n\n* " + line))
+    assert {m.value.value for m in mentions if m.column == "prior_her2"} == {"required"}
+    # ... while a treatment after the comma belongs to the next tumour (NCT06257264)
+    other = (
+        "Participants with advanced or metastatic solid tumors including HR+/HER2- breast "
+        "cancer, platinum refractory or resistant serous ovarian cancer (PROC), endometrial "
+        "cancer, and others."
+    )
+    chemo = [
+        m
+        for m in read_mentions(read_clauses("Inclusion Criteria:\n\n* " + other))
+        if m.column == "prior_chemo"
+    ]
+    assert chemo and all(m.value.value == "any" for m in chemo)

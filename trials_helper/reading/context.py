@@ -412,11 +412,32 @@ def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) ->
     out = []
     for t in targets:
         place = _Place.of(lower, t, paren)
+        breast = _after_breast(lower, t, cues)
         out.append(
             {
                 c.category
                 for c, inside in zip(cues, insides, strict=True)
                 if _reaches(c, inside, t, place, lower, stops)
+                and not (breast and c.category == "other_tumour" and c.start >= t.end)
             }
         )
     return out
+
+
+_BREAST_WORD = re.compile(r"\b(?:breast|tnbc|mbc)\b")
+
+
+def _after_breast(lower: str, target: Target, cues: list[Cue]) -> bool:
+    """Does the nearest tumour named before the mention say breast cancer ("Her2+ breast
+    cancer refractory to prior herceptin, her2+ gastric cancer, ...", with no comma between)?
+    Then a tumour named after it starts another item of the list and does not speak for it."""
+    if "breast" not in lower and "tnbc" not in lower and "mbc" not in lower:
+        return False
+    before = [
+        m.end() for m in _BREAST_WORD.finditer(lower, max(0, target.start - 80), target.start)
+    ]
+    if not before or re.search(r"[,;]", lower[before[-1] : target.start]):
+        return False  # "breast cancer, platinum-refractory ovarian cancer": another item
+    return not any(
+        c.category == "other_tumour" and before[-1] <= c.start < target.start for c in cues
+    )
