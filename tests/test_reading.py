@@ -34,6 +34,12 @@ def _categories(line: str) -> set[str]:
     return set().union(*modifiers(lower, targets)) if targets else set()
 
 
+def _mentions(line: str, column: str, side: str = "inclusion") -> list:
+    """The mentions of one earlier-treatment column in a line under its side's heading."""
+    heading = "Exclusion Criteria:\n\n* " if side == "exclusion" else "Inclusion Criteria:\n\n* "
+    return [m for m in read_mentions(read_clauses(heading + line)) if m.column == column]
+
+
 CUES = [(r.category, r.example, r.counter) for r in cue_book().rules]
 
 
@@ -602,6 +608,23 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_endocrine",
             "any",
         ),
+        (
+            "NCT02187783",
+            "exclusion",
+            "Patient had received chemotherapy or anticancer therapy 4 weeks prior to starting "
+            "study drug",
+            "prior_chemo",
+            "any",
+        ),
+        (
+            "NCT02796755",
+            "exclusion",
+            "Individuals receiving antidepressants, mood stabilizers, antipsychotic medications or "
+            "benzodiazepines or drugs known to affect the immune system (e.g. glucocorticoids, "
+            "methotrexate), or at the discretion of the study doctor",
+            "prior_chemo",
+            "any",
+        ),
     ],
 )
 def test_corpus_lines(nct, side, line, column, value):
@@ -688,33 +711,6 @@ def test_a_bar_on_one_drug_asks_instead_of_ruling_out(nct, line):
     assert "one drug" in v.reason
 
 
-@pytest.mark.parametrize(
-    "nct, side, line, column, value",
-    [
-        (
-            "NCT02187783",
-            "exclusion",
-            "Patient had received chemotherapy or anticancer therapy 4 weeks prior to starting "
-            "study drug",
-            "prior_chemo",
-            "any",
-        ),
-        (
-            "NCT02796755",
-            "exclusion",
-            "Individuals receiving antidepressants, mood stabilizers, antipsychotic medications or "
-            "benzodiazepines or drugs known to affect the immune system (e.g. glucocorticoids, "
-            "methotrexate), or at the discretion of the study doctor",
-            "prior_chemo",
-            "any",
-        ),
-    ],
-)
-def test_more_corpus_lines(nct, side, line, column, value):
-    heading = "Exclusion Criteria:\n\n* " if side == "exclusion" else "Inclusion Criteria:\n\n* "
-    assert read_prior(read_clauses(heading + line))[column].value.value == value, nct
-
-
 def test_a_rule_for_one_part_is_not_what_the_part_is():
     # NCT06562192 (a recorded study): "(Dose escalation part only) Locally advanced or
     # metastatic unresectable CRC ..." names a rule of the dose-escalation part; a person with
@@ -737,11 +733,7 @@ def test_a_second_clause_with_its_own_verb_is_read_on_its_own():
         "trastuzumab-based therapy in the metastatic setting, and may not receive trastuzumab "
         "therapy and vaccine treatment concurrently"
     )
-    mentions = [
-        m
-        for m in read_mentions(read_clauses("Inclusion Criteria:\n\n* " + line))
-        if m.column == "prior_her2"
-    ]
+    mentions = _mentions(line, "prior_her2", "inclusion")
     assert [m.value.value for m in mentions] == ["required", "any"]
 
 
@@ -791,9 +783,5 @@ def test_a_breast_item_of_a_basket_list_is_read_as_breast_cancer():
         "cancer, platinum refractory or resistant serous ovarian cancer (PROC), endometrial "
         "cancer, and others."
     )
-    chemo = [
-        m
-        for m in read_mentions(read_clauses("Inclusion Criteria:\n\n* " + other))
-        if m.column == "prior_chemo"
-    ]
+    chemo = _mentions(other, "prior_chemo", "inclusion")
     assert chemo and all(m.value.value == "any" for m in chemo)
