@@ -24,7 +24,6 @@ from .text import (
     expand_leading,
     factor,
     first_chars,
-    required_literals,
     start_chars,
 )
 
@@ -73,16 +72,8 @@ class CueBook:
     scanner: Scanner | None = None
 
     def may_stop(self, lower: str) -> bool:
-        """Does the sentence hold a terminator? (literals first: most sentences have none)"""
-        needs = _needs(self.terminators.pattern)
-        if needs and not any(map(lower.__contains__, needs)):
-            return False
+        """Does the sentence hold a terminator? (most have none)"""
         return self.terminators.search(lower) is not None
-
-
-@lru_cache(maxsize=8)
-def _needs(pattern: str) -> tuple[str, ...]:
-    return required_literals(pattern, shortest=1)  # ";" is a terminator
 
 
 def _lowered(pattern: str) -> str:
@@ -95,6 +86,13 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
     # a lookahead on the characters a cue can start with lets the engine skip other positions
     ahead = f"(?=[{re.escape(first)}])" if first else ""
     return re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+
+
+def _ahead(body: str) -> re.Pattern[str]:
+    """A pattern that first checks the characters a match can start with, which lets the
+    engine skip other positions (most sentences hold no terminator)."""
+    first = first_chars(body)
+    return re.compile(rf"(?=[{re.escape(first)}])(?:{body})" if first else body)
 
 
 def _groups(patterns: list[str]) -> list[list[str]]:
@@ -215,7 +213,7 @@ def cue_book() -> CueBook:
     return CueBook(
         rules,
         pseudo,
-        re.compile("|".join(_lowered(p) for p in data["terminators"])),
+        _ahead("|".join(_lowered(p) for p in data["terminators"])),
         float(data["max_washout_days"]),
         tuple(data.get("alternatives", ())),
         _scanner(rules, pseudo, "|".join(_lowered(p) for p in data["pseudo"])),

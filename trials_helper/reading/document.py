@@ -103,9 +103,7 @@ def _from_text(text: str) -> tuple[Cohort | None, bool]:
     if m and not m.group("name").isdigit():
         return _cohort(f"{m.group('name')} group", ""), False
     m = _TUMOUR_LEAD.match(text)
-    if m and not re.match(
-        r"^\W*(?:metastatic|advanced|locally|histolog|cytolog|confirmed)", text, re.I
-    ):
+    if m and not _NOT_A_COHORT.match(text):
         return _cohort(m.group("name"), m.group("def")), False
     m = _INLINE.search(text)
     if m:
@@ -113,8 +111,11 @@ def _from_text(text: str) -> tuple[Cohort | None, bool]:
     return None, False
 
 
+_NAME_RE = re.compile(_NAME, re.I)
+
+
 def _from_heading(heading: str) -> Cohort | None:
-    m = re.search(_NAME, heading, re.I)
+    m = _NAME_RE.search(heading)
     return _cohort(m.group(0)) if m else None
 
 
