@@ -17,18 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from .cache import (
-    CacheStatus,
-    cached_answer,
-    clear_cache,
-    is_damaged,
-    make_session,
-    set_aside_damaged,
-)
 from .config import Settings, load_settings
 from .errors import (
     RegistryDataError,
@@ -37,6 +29,12 @@ from .errors import (
     RegistryTimeout,
     RegistryUnreachable,
 )
+
+if TYPE_CHECKING:
+    from .cache import CacheStatus
+
+# .cache (requests-cache and its backends, a fifth of a second to import) is imported where a
+# session is made: a search from a snapshot file never needs it.
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +224,8 @@ class RegistryClient:
     @property
     def session(self):
         if self._session is None:
+            from .cache import make_session
+
             self._session, self._cache_status = make_session(self.settings, _readable)
         return self._session
 
@@ -253,6 +253,8 @@ class RegistryClient:
             self._session = None
 
     def clear_cache(self) -> None:
+        from .cache import clear_cache
+
         clear_cache(self.session)
 
     # -- one page -------------------------------------------------------------------------
@@ -331,6 +333,8 @@ class RegistryClient:
 
     def _cached(self, request: requests.PreparedRequest):
         """The stored answer for this request, however old, or None."""
+        from .cache import cached_answer
+
         try:
             return cached_answer(self.session, request)
         except sqlite3.DatabaseError as exc:  # damaged file (cached_answer passes on only that)
@@ -342,6 +346,8 @@ class RegistryClient:
         try:
             return self.session.send(request, timeout=self.settings.timeout, force_refresh=refresh)
         except sqlite3.DatabaseError as exc:
+            from .cache import is_damaged
+
             if not is_damaged(exc):
                 raise
             self._repair(exc)
@@ -354,6 +360,8 @@ class RegistryClient:
             with contextlib.suppress(Exception):
                 self._session.close()
             self._session = None
+        from .cache import set_aside_damaged
+
         note = set_aside_damaged(self.settings, exc)
         self.session  # noqa: B018 - reopen on a new file
         assert self._cache_status is not None

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from .eligibility import Criterion, split_criteria
 from .facets import Facet, TrialFacets, classify_trial
 from .geo import SiteDistance
 from .profile import UNKNOWN, Profile
+from .questions import TrialQuestion, trial_questions
 from .reading.document import is_breast_cohort
 from .studies import Trial, age_years
 
@@ -72,10 +74,22 @@ class TrialMatch:
     facets: TrialFacets
     verdicts: tuple[Verdict, ...]
     level: Level
-    questions: tuple[str, ...] = ()
     nearest: SiteDistance | None = None  # the nearest recruiting site, when known
     extra: Mapping[str, Any] = field(default_factory=dict)
     cohort: str = ""  # the cohort that fits best, named with its words ("Cohort B (TNBC)")
+    unit: str = "mi"  # of the place questions
+    location_known: bool = False  # a place was given (so "no site near you" can be asked)
+
+    @cached_property
+    def questions(self) -> tuple[TrialQuestion, ...]:
+        """Plain-language questions this trial raises. Made when first asked for: a search
+        of a thousand trials shows a few dozen cards, and the CSV has no questions."""
+        criteria = split_criteria(self.trial.eligibility_criteria)
+        return tuple(
+            trial_questions(
+                self.trial, self.facets, criteria, self.nearest, self.unit, self.location_known
+            )
+        )
 
     @property
     def cohort_note(self) -> str:
@@ -521,8 +535,6 @@ def match_trial(
     unit: str = "mi",
     location_known: bool = False,
 ) -> TrialMatch:
-    from .questions import trial_questions
-
     facets = facets or classify_trial(trial)
     criteria = split_criteria(trial.eligibility_criteria)
     # a person may join when one cohort fits: match each cohort, keep the best
@@ -543,12 +555,9 @@ def match_trial(
         verdicts=verdicts,
         level=level,
         cohort=cohort,
-        questions=tuple(
-            trial_questions(
-                trial, facets, criteria, nearest, unit, location_known or nearest is not None
-            )
-        ),
         nearest=nearest,
+        unit=unit,
+        location_known=location_known or nearest is not None,
     )
 
 
