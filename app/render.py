@@ -179,36 +179,42 @@ def contact_line(site, central: Sequence) -> str:
     )
 
 
-def trial_card(m: TrialMatch, unit: str) -> None:
+def _card_lines(m: TrialMatch, unit: str) -> list[str]:
     t = m.trial
-    guidance = load_guidance()
-    with st.container(border=True):
-        st.markdown(f"#### [{md(t.title)}](<{t.url}>)")  # the id in t.url is URL-quoted
-        st.markdown(
-            f"{LEVEL_BADGE[m.level]} &nbsp; **{md(t.nct_id)}** · {md(t.phase_label)} · "
-            f"{md(t.sponsor or 'sponsor not given')} · last updated "
-            f"{md(t.last_update or 'unknown')}"
+    lines = [
+        f"#### [{md(t.title)}](<{t.url}>)",  # the id in t.url is URL-quoted
+        f"{LEVEL_BADGE[m.level]} &nbsp; **{md(t.nct_id)}** · {md(t.phase_label)} · "
+        f"{md(t.sponsor or 'sponsor not given')} · last updated {md(t.last_update or 'unknown')}",
+    ]
+    others = [load_guidance().category(c).title for c in m.categories[1:]]
+    if others:
+        lines.append("Also gives: " + ", ".join(others))
+    if m.cohort_note:
+        lines.append(f"**Group in this trial:** {md(m.cohort_note)}")
+    nearest = m.nearest
+    site = getattr(nearest, "site", None)
+    if site is not None:
+        dist = getattr(nearest, "distance", None)
+        where = f"{md(site.facility)}, {md(site.place)}"
+        dist_text = f" — **{dist:,.0f} {unit}**" if dist is not None else ""
+        inferred = (
+            " (site status not given; the trial is recruiting)"
+            if getattr(nearest, "status_inferred", False)
+            else ""
         )
-        others = [guidance.category(c).title for c in m.categories[1:]]
-        if others:
-            st.caption("Also gives: " + ", ".join(others))
-        if m.cohort_note:
-            st.markdown(f"**Group in this trial:** {md(m.cohort_note)}")
-        nearest = m.nearest
-        site = getattr(nearest, "site", None)
-        if site is not None:
-            dist = getattr(nearest, "distance", None)
-            where = f"{md(site.facility)}, {md(site.place)}"
-            dist_text = f" — **{dist:,.0f} {unit}**" if dist is not None else ""
-            inferred = (
-                " (site status not given; the trial is recruiting)"
-                if getattr(nearest, "status_inferred", False)
-                else ""
-            )
-            st.markdown(
-                f":material/location_on: Nearest recruiting site: {where}{dist_text}{inferred}"
-            )
-        st.markdown(":material/call: " + contact_line(site, t.central_contacts))
+        lines.append(
+            f":material/location_on: Nearest recruiting site: {where}{dist_text}{inferred}"
+        )
+    lines.append(":material/call: " + contact_line(site, t.central_contacts))
+    return lines
+
+
+def trial_card(m: TrialMatch, unit: str) -> None:
+    """One trial. Its lines are one Markdown block (paragraphs under the title): each element
+    costs the browser time at every rerun, and a profile change redraws every card shown."""
+    t = m.trial
+    with st.container(border=True):
+        st.markdown("\n\n".join(_card_lines(m, unit)))
         st.checkbox(
             "Add to my discussion sheet",
             value=t.nct_id in marked_ids(),

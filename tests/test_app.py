@@ -501,8 +501,11 @@ def test_every_verdict_carries_its_word_not_only_an_icon(registry):
 def test_every_card_says_who_to_call_or_that_no_contact_is_listed(registry, monkeypatch):
     monkeypatch.setenv("TRIALS_HELPER_CARDS_PER_GROUP", "100")  # every card drawn
     at = start()
-    cards = [m.value for m in at.markdown if m.value.startswith(":material/call: ")]
-    assert len(cards) == metrics(at)[1]  # one line per trial shown
+    blocks = [m.value for m in at.markdown if m.value.startswith("#### [")]
+    cards = [
+        line for b in blocks for line in b.split("\n\n") if line.startswith(":material/call: ")
+    ]
+    assert len(blocks) == len(cards) == metrics(at)[1]  # one line per trial shown
     forms = (
         "**Contact at this site:** ",
         "No contact listed for this site. **The trial's central contact:** ",
