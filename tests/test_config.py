@@ -103,6 +103,7 @@ def test_every_numeric_setting_has_a_range_and_its_limits_work(tmp_path):
         "TRIALS_HELPER_MAX_RETRY_WAIT": "3600",
         "TRIALS_HELPER_PAGE_SIZE": "1000",
         "TRIALS_HELPER_CARDS_PER_GROUP": "200",
+        "TRIALS_HELPER_READ_WORKERS": "64",
     }
     numeric = {s.env for s in SETTINGS if isinstance(s.default, int | float)}
     assert numeric == set(limits)

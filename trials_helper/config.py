@@ -168,6 +168,14 @@ SETTINGS: tuple[Setting, ...] = (
         _within(1, 200, integer=True),
     ),
     Setting(
+        "read_workers",
+        0,
+        "Processes that share the reading of eligibility text when many studies are new (the "
+        "first load of a registry-sized set): 0 means one per processor (at most 8), 1 reads "
+        "in the app's own process (0 to 64).",
+        _within(0, 64, integer=True),
+    ),
+    Setting(
         "snapshot",
         "",
         "Path of a snapshot JSON (from `trials-helper fetch`) to answer from instead of the "
@@ -194,6 +202,7 @@ class Settings:
     max_retry_wait: float = _BY_NAME["max_retry_wait"].default
     page_size: int = _BY_NAME["page_size"].default
     cards_per_group: int = _BY_NAME["cards_per_group"].default
+    read_workers: int = _BY_NAME["read_workers"].default
     snapshot: str = _BY_NAME["snapshot"].default
 
     @property

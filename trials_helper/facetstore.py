@@ -32,8 +32,7 @@ from typing import Any
 
 from . import __version__
 from .config import Settings
-from .facets import TrialFacets, classify_trial
-from .studies import Trial
+from .facets import TrialFacets
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,9 @@ def study_key(study: Mapping[str, Any]) -> str:
 
 
 class FacetStore:
-    """`classify(study, trial)` with the stored reading when there is one; `flush()` stores
-    the new ones (one transaction). Safe to share between threads."""
+    """`lookup(study_key(study))` gives the stored reading when there is one, `keep` takes a
+    new one and `flush()` stores the new ones (one transaction). Safe to share between
+    threads. `readpool.read_studies` uses it for a whole set."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: memory only
@@ -154,21 +154,23 @@ class FacetStore:
             return None
         return value if isinstance(value, TrialFacets) else None
 
-    def classify(self, study: Mapping[str, Any], trial: Trial) -> TrialFacets:
-        key = study_key(study)
+    def lookup(self, key: str) -> TrialFacets | None:
+        """The stored reading under `key` (from `study_key`), or None (counted as a miss)."""
         with self._lock:
             found = self._stored(key)
-        if found is not None:
-            self.hits += 1
-            return found
-        self.misses += 1
-        facets = classify_trial(trial)
+            if found is not None:
+                self.hits += 1
+            else:
+                self.misses += 1
+        return found
+
+    def keep(self, key: str, facets: TrialFacets) -> None:
+        """A new reading, stored at the next `flush()`."""
         with self._lock:
             if len(self.memory) > MEMORY_LIMIT:
                 self.memory.clear()
             self.memory[key] = facets
             self.pending[key] = facets
-        return facets
 
     def flush(self) -> None:
         """Store the readings made since the last flush, and drop long-unused ones."""

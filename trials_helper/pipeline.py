@@ -37,7 +37,7 @@ from .geo import LocatedTrial, LocationFilter, Place
 from .group import TrialGroup
 from .match import TrialMatch
 from .profile import Profile
-from .search import Analysed, SearchOptions, SearchOutcome, analyse, select
+from .search import Analysed, SearchOptions, SearchOutcome, select
 from .source import get_studies
 
 if TYPE_CHECKING:
@@ -128,8 +128,10 @@ def load_dataset(
     store: FacetStore | None = None,
     progress: Progress | None = None,
 ) -> Dataset:
-    """Fetch (or read the snapshot) and analyse: the only IO of a search."""
+    """Fetch (or read the snapshot) and analyse: the only IO of a search. New studies are read
+    on several processors when there are many (`readpool`)."""
     from .facetstore import FacetStore
+    from .readpool import read_studies, worker_count
 
     fetched = get_studies(
         client,
@@ -141,9 +143,10 @@ def load_dataset(
         progress=(lambda n, total: progress(Stage.FETCH, n, total)) if progress else None,
     )
     store = store or FacetStore.for_settings(client.settings)
-    analysed = analyse(
+    analysed = read_studies(
         fetched.studies,
-        classify=store.classify,
+        store,
+        workers=worker_count(client.settings.read_workers),
         progress=(lambda n, total: progress(Stage.READ, n, total)) if progress else None,
     )
     store.flush()

@@ -58,24 +58,19 @@ class SearchOutcome:
         return "Left out: " + "; ".join(parts) + "."
 
 
-Classify = Callable[[Mapping[str, Any], Trial], TrialFacets]
 Progress = Callable[[int, int], None]  # (studies read, of how many)
-
-
-def _classify(study: Mapping[str, Any], trial: Trial) -> TrialFacets:
-    return classify_trial(trial)
 
 
 def analyse(
     studies: Sequence[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
     *,
-    classify: Classify = _classify,
     progress: Progress | None = None,
 ) -> list[Analysed]:
-    """Parse and classify every study once; duplicates (same NCT id) are kept once.
+    """Parse and classify every study once, here; duplicates (same NCT id) are kept once.
 
-    `classify(study, trial)` may answer from stored readings (`facetstore.FacetStore`);
-    `progress(done, total)` is told every 50 studies and at the end."""
+    The app and the CLI go through `readpool.read_studies`, which does the same with stored
+    readings and, for many new studies, several processes. `progress(done, total)` is told
+    every 50 studies and at the end."""
     items = studies if isinstance(studies, Sequence) else list(studies)
     out: list[Analysed] = []
     seen: set[str] = set()
@@ -83,7 +78,7 @@ def analyse(
         trial = parse_study(study)
         if not (trial.nct_id and trial.nct_id in seen):
             seen.add(trial.nct_id)
-            out.append(Analysed(trial, classify(study, trial)))
+            out.append(Analysed(trial, classify_trial(trial)))
         if progress is not None and (n % 50 == 0 or n == len(items)):
             progress(n, len(items))
     return out
