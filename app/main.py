@@ -72,3 +72,4 @@ def run() -> None:
         if tab.open is not False:
             with tab:
                 draw()
+    data.warm_places()

@@ -28,6 +28,7 @@ from typing import Any
 
 from .facets import TrialFacets, classify_trial
 from .facetstore import FacetStore, study_key
+from .reading import warm_up
 from .search import Analysed
 from .studies import Trial, parse_study
 
@@ -51,15 +52,6 @@ def worker_count(setting: int) -> int:
     return max(1, min(usable, MAX_AUTO_WORKERS))
 
 
-def _warm_up() -> None:
-    """In each worker, before its first slice: build the cue book and the lexicon."""
-    from .reading.context import cue_book
-    from .reading.lexicon import lexicon
-
-    cue_book()
-    lexicon()
-
-
 def _ready() -> bool:
     return True
 
@@ -76,7 +68,7 @@ def start_pool(workers: int) -> Executor | None:
             context.set_forkserver_preload([__name__])  # the reader imported once, in the server
         else:
             context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up)
         for _ in range(workers):
             pool.submit(_ready)  # start every worker now, not at the first slice
     except (OSError, RuntimeError, ValueError) as exc:
