@@ -102,3 +102,30 @@ def test_worker_processes_importing_the_app_script_do_not_run_the_page(monkeypat
 
     monkeypatch.setattr(app.main, "run", lambda: pytest.fail("the page ran in a worker"))
     runpy.run_path(str(ROOT / "streamlit_app.py"), run_name="__mp_main__")
+
+
+class _InlinePool:
+    """A pool that runs each slice at once, here, and counts the slices."""
+
+    _max_workers = 2
+
+    def __init__(self) -> None:
+        self.slices: list[int] = []
+
+    def submit(self, fn, part):
+        assert not any(t.sites for t in part)  # the reader never looks at sites: not sent
+        self.slices.append(len(part))
+        future: Future = Future()
+        future.set_result(fn(part))
+        return future
+
+
+def test_the_studies_are_shared_in_slices_with_their_sites_left_here():
+    trials = [parse_study(s) for s in STUDIES]
+    pool = _InlinePool()
+    read = readpool.read_trials(trials, pool)
+    assert read == [a.facets for a in analyse(STUDIES)]
+    workers = pool._max_workers
+    assert sum(pool.slices) == len(trials)
+    assert len(pool.slices) == -(-len(trials) // -(-len(trials) // (workers * 4)))  # ~4 each
+    assert len(pool.slices) > workers  # not one slice for one worker

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import replace
@@ -65,7 +66,8 @@ def start_pool(workers: int) -> Executor | None:
     try:
         if "forkserver" in multiprocessing.get_all_start_methods():
             context: Any = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])  # the reader imported once, in the server
+            # the reader imported and its tables built once, in the server: workers start ready
+            context.set_forkserver_preload([__name__, "trials_helper.reading.warmed"])
         else:
             context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up)
@@ -77,6 +79,69 @@ def start_pool(workers: int) -> Executor | None:
     return pool
 
 
+class _Reading:
+    """New trials handed over as they are parsed. Once a pool is attached, each full slice goes
+    to a worker at once, so reading starts while the rest is still being parsed; `finish()`
+    gives the facets in order, reading here whatever a broken pool did not."""
+
+    def __init__(self, expected: int, progress: Progress | None, done: int, total: int) -> None:
+        self.expected = expected
+        self.progress, self.done, self.total = progress, done, total
+        self.pool: Executor | None = None
+        self.size = 0
+        self.trials: list[Trial] = []
+        self.slices: list[tuple[int, Future]] = []
+        self.sent = 0  # trials handed to the pool so far
+
+    def attach(self, pool: Executor | None) -> None:
+        if pool is not None:
+            self.pool = pool
+            self.size = max(1, -(-self.expected // (_workers(pool) * SLICES_PER_WORKER)))
+            self._send()
+
+    def add(self, trial: Trial) -> None:
+        self.trials.append(trial)
+        if self.pool is not None:
+            self._send()
+
+    def _send(self, last: bool = False) -> None:
+        """Hand over every full slice (and, when `last`, what is left)."""
+        while self.pool is not None and (
+            len(self.trials) - self.sent >= self.size or (last and self.sent < len(self.trials))
+        ):
+            end = min(self.sent + self.size, len(self.trials))
+            part = [replace(t, sites=()) for t in self.trials[self.sent : end]]  # sites unread
+            try:
+                self.slices.append((self.sent, self.pool.submit(_read, part)))
+            except Exception as exc:  # noqa: BLE001 - a pool that broke: read the rest here
+                log.warning("reading in worker processes failed (%s); reading the rest here", exc)
+                self.pool = None
+                return
+            self.sent = end
+
+    def step(self, n: int, every: int = 1) -> None:
+        self.done += n
+        if self.progress is not None and (self.done % every == 0 or self.done == self.total):
+            self.progress(self.done, self.total)
+
+    def finish(self) -> list[TrialFacets]:
+        self._send(last=True)
+        out: list[TrialFacets | None] = [None] * len(self.trials)
+        for start, future in self.slices:
+            try:
+                got = future.result()
+            except Exception as exc:  # noqa: BLE001 - a broken pool: read the rest here
+                log.warning("reading in worker processes failed (%s); reading the rest here", exc)
+                break
+            out[start : start + len(got)] = got
+            self.step(len(got))
+        for n, trial in enumerate(self.trials):
+            if out[n] is None:
+                out[n] = classify_trial(trial)
+                self.step(1, every=50)
+        return [f for f in out if f is not None]
+
+
 def read_trials(
     trials: Sequence[Trial],
     pool: Executor | None = None,
@@ -86,35 +151,31 @@ def read_trials(
     total: int | None = None,
 ) -> list[TrialFacets]:
     """Every trial's facets, in order: on the pool when there is one, else here."""
-    total = total if total is not None else len(trials)
-    out: list[TrialFacets | None] = [None] * len(trials)
-    done = done_before
-    if pool is not None and trials:
-        size = max(1, -(-len(trials) // (_workers(pool) * SLICES_PER_WORKER)))
-        slices = [(i, trials[i : i + size]) for i in range(0, len(trials), size)]
-        try:
-            futures: list[tuple[int, Future]] = [
-                (i, pool.submit(_read, [replace(t, sites=()) for t in part])) for i, part in slices
-            ]
-            for i, future in futures:
-                got = future.result()
-                out[i : i + len(got)] = got
-                done += len(got)
-                if progress is not None:
-                    progress(done, total)
-        except Exception as exc:  # noqa: BLE001 - a broken pool: read the rest here
-            log.warning("reading in worker processes failed (%s); reading the rest here", exc)
-    for n, (trial, facets) in enumerate(zip(trials, out, strict=True)):
-        if facets is None:
-            out[n] = classify_trial(trial)
-            done += 1
-            if progress is not None and (done % 50 == 0 or done == total):
-                progress(done, total)
-    return [f for f in out if f is not None]
+    reading = _Reading(len(trials), progress, done_before, total or len(trials))
+    reading.attach(pool)
+    for trial in trials:
+        reading.add(trial)
+    return reading.finish()
 
 
 def _workers(pool: Executor) -> int:
     return getattr(pool, "_max_workers", 1) or 1
+
+
+class _Starter:
+    """A pool started on a thread: the wait for the new processes overlaps the parsing."""
+
+    def __init__(self, workers: int) -> None:
+        self._found: list[Executor | None] = []
+        self._thread = threading.Thread(target=lambda: self._found.append(start_pool(workers)))
+        self._thread.start()
+
+    def ready(self) -> bool:
+        return not self._thread.is_alive()
+
+    def pool(self) -> Executor | None:
+        self._thread.join()
+        return self._found[0] if self._found else None
 
 
 def read_studies(
@@ -130,26 +191,33 @@ def read_studies(
     keys = [study_key(s) for s in studies]
     stored = {k: f for k in dict.fromkeys(keys) if (f := store.lookup(k)) is not None}
     new = sum(k not in stored for k in keys)
-    pool = start_pool(workers) if workers > 1 and new >= PARALLEL_FROM else None
+    starter = _Starter(workers) if workers > 1 and new >= PARALLEL_FROM else None
+    reading = _Reading(new, progress, 0, len(studies))
+    kept: list[tuple[str, Trial]] = []
     try:
-        kept: list[tuple[str, Trial]] = []
         seen: set[str] = set()
         for study, key in zip(studies, keys, strict=True):
+            if starter is not None and reading.pool is None and starter.ready():
+                reading.attach(starter.pool())
             trial = parse_study(study)
-            if not (trial.nct_id and trial.nct_id in seen):
-                seen.add(trial.nct_id)
-                kept.append((key, trial))
-        to_read = [(key, trial) for key, trial in kept if key not in stored]
-        done = len(kept) - len(to_read)
-        if progress is not None and done:
-            progress(done, len(kept))
-        made = read_trials(
-            [t for _, t in to_read], pool, progress=progress, done_before=done, total=len(kept)
-        )
+            if trial.nct_id and trial.nct_id in seen:
+                continue
+            seen.add(trial.nct_id)
+            kept.append((key, trial))
+            if key not in stored:
+                reading.add(trial)
+        if starter is not None and reading.pool is None:
+            reading.attach(starter.pool())
+        reading.total = len(kept)
+        if len(kept) > len(reading.trials):
+            reading.step(len(kept) - len(reading.trials))  # the stored readings
+        made = reading.finish()
     finally:
+        pool = starter.pool() if starter is not None else None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    for (key, _trial), facets in zip(to_read, made, strict=True):
+    new_keys = [key for key, _trial in kept if key not in stored]
+    for key, facets in zip(new_keys, made, strict=True):
         store.keep(key, facets)
         stored[key] = facets
     if progress is not None and not kept:
