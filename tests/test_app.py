@@ -35,8 +35,21 @@ def registry():
         yield rsps
 
 
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def open_groups(at: AppTest) -> AppTest:
+    """Open every kind of treatment (only the first group's cards are drawn at first)."""
+    from app.render import group_key
+    from trials_helper.guidance import load_guidance
+
+    for category in load_guidance().categories:
+        at.session_state[group_key(category)] = True
+    return at
+
+
+def start(*, every_group: bool = True) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if every_group:
+        open_groups(at)
+    at.run()
     assert not at.exception
     return at
 
@@ -324,6 +337,21 @@ def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
 
 def cards(at: AppTest) -> list[str]:
     return [c.key for c in at.checkbox if c.key and c.key.startswith("mark_")]
+
+
+def test_only_the_first_kind_of_treatment_is_drawn_until_another_is_opened(registry):
+    """A profile change redraws every card drawn; the first group holds the best matches, the
+    others show their heading, count and a "Show" box that draws them when opened."""
+    at = start(every_group=False)
+    heads = [h.value for h in at.subheader]
+    assert len(heads) > 2
+    first = cards(at)
+    assert 0 < len(first) <= 5
+    boxes = [e for e in at.expander if e.label.startswith("Show the")]
+    assert len(boxes) == len(heads) - 1
+    assert all(e.label.endswith("and what the documents say") for e in boxes)
+    everything = cards(open_groups(at).run())
+    assert set(first) < set(everything)
 
 
 def test_each_group_draws_its_best_cards_and_shows_more_on_request(registry, monkeypatch):
