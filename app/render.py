@@ -222,27 +222,35 @@ def trial_card(m: TrialMatch, unit: str) -> None:
             on_change=_on_mark,
             args=(t.nct_id,),
         )
-        why = st.expander(f"Why: {m.summary()}", key=f"why_{t.nct_id}", on_change="rerun")
+        # one box for the reasons and the questions: each element drawn costs every rerun
+        why = st.expander(
+            f"Why: {m.summary()} — and questions to ask",
+            key=f"why_{t.nct_id}",
+            on_change="rerun",
+        )
         with why:
-            for v in m.verdicts if why.open else ():
-                st.markdown(
-                    f"{VERDICT_ICON[v.verdict]} **{VERDICT_WORD[v.verdict]}:** "
-                    f"{md(v.label)} — {md(v.reason)}"
-                )
-                if v.evidence:
-                    st.caption("Trial's words: " + md(v.evidence))
-            if why.open and not m.verdicts:
-                st.write(
-                    "The trial states no rule on the facts this helper reads. "
-                    "Ask the trial team about the full criteria."
-                )
-        if m.questions:
-            ask = st.expander(
-                "Questions to ask about this trial", key=f"ask_{t.nct_id}", on_change="rerun"
-            )
-            with ask:
-                for q in m.questions if ask.open else ():
-                    _question(q)
+            if why.open:
+                _details(m)
+
+
+def _details(m: TrialMatch) -> None:
+    """A card's reasons, each with the trial's words, then the questions it raises."""
+    for v in m.verdicts:
+        st.markdown(
+            f"{VERDICT_ICON[v.verdict]} **{VERDICT_WORD[v.verdict]}:** "
+            f"{md(v.label)} — {md(v.reason)}"
+        )
+        if v.evidence:
+            st.caption("Trial's words: " + md(v.evidence))
+    if not m.verdicts:
+        st.write(
+            "The trial states no rule on the facts this helper reads. "
+            "Ask the trial team about the full criteria."
+        )
+    if m.questions:
+        st.markdown("**Questions to ask about this trial**")
+        for q in m.questions:
+            _question(q)
 
 
 def _question(q: str) -> None:

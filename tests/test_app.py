@@ -68,7 +68,6 @@ def expand(at: AppTest) -> AppTest:
         if box.key and box.key.startswith("mark_"):
             nct = box.key.removeprefix("mark_")
             at.session_state[f"why_{nct}"] = True
-            at.session_state[f"ask_{nct}"] = True
     at.run()
     assert not at.exception
     return at
@@ -134,8 +133,11 @@ def test_her2_positive_with_stable_brain_metastases(registry):
     at = set_profile(start(), hr="negative", her2="positive", brain="stable")
     # a card's reasons are drawn when it is opened
     assert "and yours is HER2-positive." not in texts(at)
+    assert "**Questions to ask about this trial**" not in texts(at)
     body = texts(expand(at))
     assert "The trial is for HER2-positive cancer, and yours is HER2-positive." in body
+    # the same box holds the questions the trial raises, below its reasons
+    assert body.count("**Questions to ask about this trial**") == len(cards(at))
     assert (
         "The trial asks for brain metastases only if treated and stable, and yours are "
         "treated and stable." in body
