@@ -740,3 +740,69 @@ def test_write_facets_csv_columns_and_cli(tmp_path, capsys):
     page = CTGOV / "pages" / "page-cyanheads+clinicaltrialsgov-mcp-server-1.json"
     assert main(["facets", str(page)]) == 0
     assert capsys.readouterr().out.startswith("nct_id,admits_metastatic")
+
+
+# HER2 wording classes found in the unlabelled corpus (each line is a real criterion, named by
+# its record): the spellings of HER2, a HER2 status that is the condition of another rule, a
+# definition, "not eligible" in the inclusion list, and one criterion that admits both.
+HER2_LINES = [
+    # spellings: the full name with its abbreviation, "/neu" and "neu", "HER 2", ErbB2
+    ("NCT02010021", "The invasive cancer must be human epidermal growth factor receptor 2 (HER2) "
+     "negative (IHC 0-1+, or with a fluorescence in situ hybridization (FISH) ratio of <1.8 if "
+     "IHC is 2+ or if IHC has not been done).", "negative"),
+    ("NCT00567190", "Human epidermal growth factor receptor 2 (HER2)-positive metastatic breast "
+     "cancer (MBC)", "positive"),
+    ("NCT00404066", "Histologically-confirmed Her2neu positive breast cancer, by either "
+     "Immunohistochemistry (IHC) 3+ or Fluorescence In Situ Hybridization (FISH)+", "positive"),
+    ("NCT00201760", "Tumor must be Her 2/neu 3+ by IHC (must be confirmed by Ohio State "
+     "University pathology)or positive FISH", "positive"),
+    ("NCT00263588", "ErbB2(HER2)overexpressing breast cancer.", "positive"),
+    ("NCT01013740", "Documented overexpression of ErbB2", "positive"),
+    ("NCT00021255", "Tumor must show the presence of the HER2neu gene amplification by "
+     "Fluorescence In-Situ Hybridization (FISH analysis) by a designated central laboratory.",
+     "positive"),
+    # negative written other ways
+    ("NCT01262027", "Patients have negative HER2 expression by IHC (defined as 0 or1+), or "
+     "fluorescence in situ hybridization (FISH). If HER2 is 2+, negative HER2 expression must "
+     "be confirmed by FISH.", "negative"),
+    ("NCT00463788", "Estrogen Receptor [ER] negative, PgR negative and HER2 less than 3+ "
+     "expression by immunohistochemistry (IHC)", "negative"),
+    ("NCT02129556", "Locally confirmed HER2-positivity (immunohistochemistry score 3+) or "
+     "ERBB2-amplification (Ratio ERBB2/centromeres 2.0 or mean gene copy number 6) of primary "
+     "tumor.", "positive"),  # counter-example: "HER2- amplification" is not HER2-negative
+    # the condition of another rule, not an entry rule (counter-examples to "positive")
+    ("NCT00369655", "Patients with HER2-positive tumors (3+ by immunohistochemistry or amplified "
+     "by fluorescent in situ hybridization [FISH]) must have received 1 prior trastuzumab "
+     "(Herceptin®)-containing regimen in either the adjuvant or metastatic setting, unless "
+     "there was a contraindication", "any"),
+    ("NCT00423917", "If tumor is HER2 positive (3+ by immunohistochemistry or amplified by "
+     "fluorescent in situ hybridization) the patient must have received 1 prior trastuzumab "
+     "(Herceptin®)-containing regimen unless there is a contraindication to trastuzumab", "any"),
+    ("NCT00559507", "Human epidermal growth factor receptor 2 (HER2)-positive patients, defined "
+     "as immunohistochemistry (IHC) 3+ or fluorescence in situ hybridization (FISH) "
+     "amplification > 2.1, must have received trastuzumab (Herceptin®) in either the adjuvant "
+     "or metastatic setting.", "any"),
+    # ... while "Patients with X are eligible" is an entry rule
+    ("NCT00050167", "Patients who have overexpression of the her-2/neu oncogene are eligible "
+     "for the study.", "positive"),
+    ("NCT00119262", "Patients with HER2+ (3+ by IHC or FISH+) breast cancer are not eligible "
+     "and should be treated with a trastuzumab-based adjuvant therapy", "negative"),
+    # a definition of both statuses, and one criterion admitting both
+    ("NCT00004888", "HER2 expression status must be determined by the ECOG Pathology "
+     "Coordinating Office; NOTE: for this protocol, HER2 non-overexpressed status will be "
+     "defined as 0 and 1+ scores using the DAKO HercepTest; HER2 overexpressed status will be "
+     "defined as 2+ score (if confirmed amplified by FISH) or 3+ score using the DAKO "
+     "HercepTest", "any"),
+    ("NCT01570036", "Clinical or radiographic evidence of distant or residual breast cancer HER2 "
+     "negative (IHC 0) or HER2 3+ or FISHDual-ISH amplified (FISH >2.0)", "any"),
+    ("NCT00127933", "infiltrating (invasive) HER2-neu-negative or HER2-neu-positive breast "
+     "cancer.", "any"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "line", "want"), HER2_LINES)
+def test_her2_wording_classes(record, line, want):
+    f = classify_trial(trial_with([line]))
+    assert f.her2.value == want, (record, f.her2.reason)
+    if want != "any":
+        assert f.her2.evidence == line  # the trial's own words, not the respelled ones

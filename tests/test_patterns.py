@@ -162,7 +162,10 @@ GATE_REFERENCE = {
     r"grpr|fgfr|ntrk|fusion|idh1|her3|ccne1|defect|mutation|alteration|cldn|folr1|nectin|b7-h",
     "_PRE_BRAIN": r"brain|cns|central nervous|intracranial|cerebral",
     "_EXC_META_HINT": r"metasta|stage|\bm1\b|distant|recurren",
-    "_HER2_HINT": r"her2|her-2|her 2|her -2|her- 2|\bher\b|erbb2|tnbc|triple|ihc",
+    "_HER2_HINT": (
+        r"her2|her-2|her 2|her -2|her- 2|\bher\b|erbb2|erbb-2|tnbc|triple|ihc"
+        r"|growth factor receptor[ -]2"
+    ),
     "_MENO_HINT": r"menopaus|\bm[ae]n\b|\bmales?\b",
 }
 

@@ -437,16 +437,92 @@ def _hr(t: _Text) -> Facet:
     return _f(name, "any", "No hormone-receptor requirement is stated.")
 
 
+_HER2_HINT = Gate(
+    ("her2", "her-2", "her 2", "her -2", "her- 2", "erbb2", "erbb-2", "tnbc", "triple", "ihc")
+    + ("growth factor receptor 2", "growth factor receptor-2"),
+    ("her",),
+)
+
+
+# The many spellings of HER2 become "HER2" before the patterns below run: "human epidermal
+# growth factor receptor 2 (HER2) negative", "HER2/neu", "Her2neu", "HER 2", "c-erbB-2",
+# "ErbB2(HER2)overexpressing". Evidence keeps the trial's own words.
+_HER2_SPELLINGS = (
+    (
+        r"human\s+epidermal\s+growth\s+factor\s+receptor[\s-]*2\b"
+        r"(?:\s*\(\s*(?:her-?2(?:\s*/\s*neu)?|(?:c-?)?erbb-?2)\s*\))?"
+    ),
+    r"\b(?:c-?)?erbb-?2-?\s*\(\s*her-?2(?:\s*/\s*neu)?-?\s*\)",
+    r"\bher-?2(?:\s*/\s*neu)?\s*\(\s*(?:c-?)?erbb-?2\s*\)",
+    r"\bher[\s-]?2[\s-]*/?\s*neu\b",
+    r"\b(?:c-?)?erbb-?2\b",
+    r"\bher\s2\b(?!\s*(?:prior|previous|lines?|regimens?|cycles?|doses?|years?|months?))",
+)
+# run on lower-cased text (the HER2 patterns ignore case), which is several times faster
+_HER2_SPELLING = re.compile("(?=[ceh])(?:" + "|".join(f"(?:{p})" for p in _HER2_SPELLINGS) + ")")
+_HER2_RESPELT = ("neu", "her 2", "erbb", "factor receptor")  # one of these is in each spelling
+
+
+@lru_cache(maxsize=8192)
+def her2_spelling(text: str) -> str:
+    """`text` with every spelling of HER2 written "her2", lower-cased (the HER2 patterns read
+    this and ignore case; evidence keeps the trial's words)."""
+    lower = _lower(text)
+    if not any(map(lower.__contains__, _HER2_RESPELT)):
+        return text  # most criteria, and "HER2" / "HER-2" as the patterns read them
+    return _HER2_SPELLING.sub("her2", lower)
+
+
 _HER2_POS = rx(
     r"HER-?2(?:/neu)?[\s-]*(?:\(?\s*\+\s*\)?(?![\s/]*-)|positive|overexpress\w*|amplif\w*|"
     r"enriched)|HER-?2\+|IHC\s*3\s*\+|ERBB2[\s-]*(?:positive|amplif\w*)|"
-    r"HER-?2 overexpression"
+    r"HER-?2 overexpression|HER2[\s-]*(?:score\s*(?:of\s*)?)?3\s*\+|"
+    r"HER2\s+gene\s+amplif\w*|(?:amplification|overexpression)\s+of\s+(?:the\s+)?HER2\b"
 )
 _HER2_NEG = rx(
-    r"HER-?2(?:/neu|neu)?[\s-]*(?:negative|non[\s-]*amplified|-(?![a-z0-9])|neg\b)|"
+    r"HER-?2(?:/neu|neu)?[\s-]*(?:negative|non[\s-]*amplified|neg\b|"
+    r"-(?![a-z0-9]|\s*\(?(?:HER2|amplif|overexpress|positiv|enrich|express|target|direct)))|"
     r"HER-?2\s*-?\s*(?:0|zero)\b|HER-?2[\s-]*non[\s-]*overexpress\w*|"
-    r"HER-?2[\s-]*(?:IHC\s*)?0\s*(?:,|or|to)\s*1\+"
+    r"HER-?2[\s-]*(?:IHC\s*)?0\s*(?:,|or|to)\s*1\+|"
+    r"\bnegative\s+(?:for\s+)?HER2\b(?![\s-]*(?:positive|\+|pos\b|overexpress|amplif))|"
+    r"HER2\s*(?:expression\s*)?(?:score\s*)?(?:less than|lower than|<|below)\s*3\s*\+|"
+    r"HER2\s*(?:IHC\s*)?0\s*(?:-|to)\s*2\s*\+"
 )
+# "further testing of HER2 overexpression by FISH is required": how HER2 is tested, not who
+_HER2_TESTING = rx(r"(?:test(?:ing|ed|s)?|assess\w*|evaluat\w*|determin\w*)\s+(?:of|for)\s+$")
+_HER2_NOT_ELIGIBLE = re.compile(
+    r"[^.;]{0,60}?\b(?:are|is)\s+(?:not\s+eligible|ineligible|excluded)\b", re.I
+)
+# "HER2 overexpressed status will be defined as ...": a definition, not who may join
+_HER2_DEFINITION = re.compile(r"\s*(?:status\s+)?(?:will\s+be\s+|is\s+|are\s+)?defined\b", re.I)
+# A rule for those who have it, not an entry requirement: "If HER2-positive, prior trastuzumab
+# required", "Patients with HER2-positive tumours must have received trastuzumab", "HER2-positive
+# patients, defined as IHC 3+, must have received trastuzumab"
+_HER2_IF = rx(
+    r"(?:\bif\b|\bwhen\b|in (?:the )?case of)[^.;]{0,25}$|(?:patients|participants|subjects|those"
+    r"|women|people)\s+(?:who\s+(?:are|have)\s+(?:an?\s+)?|with\s+(?:an?\s+)?)[^.;,]{0,12}$"
+)
+_HER2_SUBJECT_AFTER = re.compile(
+    r"[\s-]*(?:\w+[\s-]+){0,2}?(?:patients|participants|subjects|women|tumou?rs?)\b", re.I
+)
+_HER2_THEN_TREATED = re.compile(
+    r"(?:[^.;]|\.(?=\d)){0,140}?\b(?:should|must|will|need\s+to)\s+(?:\w+\s+){0,2}?(?:have\s+)?"
+    r"(?:received|been\s+treated|had|progressed|failed|be\s+treated)\b",
+    re.I,
+)
+
+
+def _her2_conditional(x: str, m: re.Match[str]) -> bool:
+    """Is the HER2 status at `m` the condition of another rule rather than an entry rule?"""
+    if _HER2_IF.search(x[max(0, m.start() - 60) : m.start()]):
+        before_if = _rx(r"\bif\b|\bwhen\b|in (?:the )?case of").search(
+            x[max(0, m.start() - 60) : m.start()]
+        )
+        return bool(before_if) or bool(_HER2_THEN_TREATED.match(x, m.end()))
+    subject = _HER2_SUBJECT_AFTER.match(x, m.end())
+    return bool(subject and _HER2_THEN_TREATED.match(x, subject.end()))
+
+
 _HER2_LOW = rx(
     r"HER-?2[\s-]*(?:-|\s)?\s*(?:low|ultra[\s-]*low)|ultra[\s-]*low|"
     r"IHC\s*1\s*\+\s*(?:or|and|&|,|/)\s*(?:IHC\s*)?2\s*\+|0\s*<\s*IHC\s*<\s*1\+|"
@@ -472,9 +548,16 @@ _WASHOUT = rx(
 _POSITIVE_OR_LOW = "positive_or_low"
 _HER2_EITHER = rx(r"HER-?2\s*(?:-\s*/\s*\+|\+\s*/\s*-|\(\s*\+\s*/\s*-\s*\))")  # "HER2-/+"
 _DEFINED = re.compile(r"defin|i\.e\.|according to|as per|confirmed by", re.I)
-_HER2_HINT = Gate(
-    ("her2", "her-2", "her 2", "her -2", "her- 2", "erbb2", "tnbc", "triple", "ihc"), ("her",)
-)
+
+
+def _either_in_one(x: str, a: re.Match[str], b: re.Match[str]) -> bool:
+    """One criterion that admits both: "HER2-negative or HER2-positive", "HER2 negative (IHC 0)
+    or HER2 3+" ("or" between the two, and no definition)."""
+    first, second = sorted((a, b), key=lambda m: m.start())
+    between = x[first.end() : second.start()]
+    return (
+        len(between) < 80 and bool(re.search(r"\bor\b", between)) and not _DEFINED.search(between)
+    )
 
 
 def _her2(t: _Text) -> Facet:
@@ -483,22 +566,39 @@ def _her2(t: _Text) -> Facet:
     for text in (t.title, *t.inclusion):
         if not _HER2_HINT(text):
             continue
-        if _HER2_EITHER.search(text):
+        x = her2_spelling(text)  # read; `text` is kept as the evidence
+        if _HER2_EITHER.search(x):
             either = either or text
-        if _HER2_LOW.search(text):
+        if _HER2_LOW.search(x):
             low = low or text
-        neg_m = _HER2_NEG.search(text)
-        for m in _HER2_POS.finditer(text):
-            window = text[m.start() : m.end() + 25]
-            if neg_m and neg_m.end() <= m.start() and _DEFINED.search(text, neg_m.end(), m.start()):
+        neg_m = _HER2_NEG.search(x)
+        pos_m = None
+        shut_out = False
+        for m in _HER2_POS.finditer(x):
+            window = x[m.start() : m.end() + 25]
+            if neg_m and neg_m.end() <= m.start() and _DEFINED.search(x, neg_m.end(), m.start()):
                 continue  # "HER2-negative, defined as ... IHC 3+ with FISH negative"
-            if not negated(text, m.start()) and not _rx(r"IHC\s*[0-2]").search(window):
-                pos = pos or text
+            if _HER2_TESTING.search(x[max(0, m.start() - 25) : m.start()]):
+                continue  # "further testing of HER2 overexpression by FISH is required"
+            if _HER2_NOT_ELIGIBLE.match(x, m.end()):
+                shut_out = True  # "Patients with HER2+ breast cancer are not eligible"
+                continue
+            if _her2_conditional(x, m):
+                break  # "if HER2-positive (IHC 3+ ...), prior trastuzumab required"
+            if _HER2_DEFINITION.match(x, m.end()):
+                continue  # "HER2 overexpressed status will be defined as ..."
+            if not negated(x, m.start()) and not _rx(r"IHC\s*[0-2]").search(window):
+                pos, pos_m = pos or text, m
                 break
+        if neg_m and (_her2_conditional(x, neg_m) or _HER2_DEFINITION.match(x, neg_m.end())):
+            neg_m = None
+        if neg_m and pos_m and _either_in_one(x, neg_m, pos_m):
+            either = either or text  # "HER2-negative (IHC 0) or HER2 3+"
         if (
             neg_m
-            or _TN.search(text)
-            or any(negated(text, m.start()) for m in _HER2_POS.finditer(text))
+            or shut_out
+            or _TN.search(x)
+            or any(negated(x, m.start()) for m in _HER2_POS.finditer(x))
         ):
             neg = neg or text
     if either:
@@ -511,7 +611,7 @@ def _her2(t: _Text) -> Facet:
         )
     # does a HER2 criterion admit IHC 0 too? (only asked when HER2-low is named)
     zero_ok = low is not None and any(
-        _HER2_ZERO_OK.search(x) for x in (t.title, *t.inclusion) if _HER2_HINT(x)
+        _HER2_ZERO_OK.search(her2_spelling(x)) for x in (t.title, *t.inclusion) if _HER2_HINT(x)
     )
     if pos and pos == low and pos != neg:
         # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
@@ -574,9 +674,9 @@ def _her2(t: _Text) -> Facet:
         (
             x
             for x in t.exclusion
-            if "her" in x.lower()
-            and _HER2_POS.search(x)
-            and not _rx(r"unknown|status|exception").search(x)
+            if "her" in _lower(x)
+            and _HER2_POS.search(her2_spelling(x))
+            and not _rx(r"unknown|status|except|allowed|permitted").search(x)
             and not _WASHOUT.search(x)
         ),
         None,
