@@ -806,3 +806,54 @@ def test_her2_wording_classes(record, line, want):
     assert f.her2.value == want, (record, f.her2.reason)
     if want != "any":
         assert f.her2.evidence == line  # the trial's own words, not the respelled ones
+
+
+# Hormone-receptor wording classes from the unlabelled corpus (real criteria, by record): the
+# receptors' long names joined by "and/or", "ER- and/or PR-positive" (one hyphen for both),
+# "must express", and a status that is only the condition of another rule.
+HR_LINES = [
+    ("NCT01560416", "Estrogen and/or progesterone receptor positive breast cancer HER2 negative",
+     "positive"),
+    ("NCT00894504", "Estrogen receptor and progesterone receptor negative (defined as <10% "
+     "staining by IHC).", "negative"),
+    ("NCT00871858", "Hormone receptor status: Estrogen receptor- and/or progesterone "
+     "receptor-positive", "positive"),
+    ("NCT00082810", "Patients must have ER- and/or PR-positive disease as determined by their "
+     "local pathology laboratory", "positive"),
+    ("NCT00365599", "Tumors must express estrogen or progesterone receptor.", "positive"),
+    ("NCT00201864", "Hormonally responsive disease defined as estrogen (ER) and/ or progesterone "
+     "receptor (PR) positive (>10% staining by immunohistochemistry)", "positive"),
+    ("NCT01596751", "Patients enrolling on the phase II portion of this trial must have ER, "
+     "progesterone receptors (PR) and HER2 negative disease defined as less than 10% staining "
+     "for ER and PR", "negative"),
+    # counter-examples: conditions, and a definition that says how a sample is checked
+    ("NCT01273896", "Patients with ER and/or PR+ disease must have received prior treatment "
+     "with hormonal therapy", "any"),
+    ("NCT00319748", "Progression on prior therapy with a hormonal agent if estrogen receptor or "
+     "progesterone receptor positive, and/or with trastuzumab if HER2-neu positive.", "any"),
+    ("NCT01881230", "Pathologically confirmed as triple negative, defined as both of the "
+     "following ER and PR negative: < 1% of tumor cell nuclei are immunoreactive in the "
+     "presence of evidence that the sample can express ER or PgR (positive intrinsic controls)",
+     "negative"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "line", "want"), HR_LINES)
+def test_hormone_receptor_wording_classes(record, line, want):
+    f = classify_trial(trial_with([line]))
+    assert f.hr.value == want, (record, f.hr.reason)
+    if want != "any":
+        assert f.hr.evidence == line
+
+
+def test_a_status_named_only_as_a_condition_is_admitted_beside_the_other():
+    # NCT05095207: two groups, each opened by "If the patient has ...:"
+    f = classify_trial(
+        trial_with(
+            [
+                "If the patient has ER+ or PR+ (>1% on IHC) metastatic breast cancer:",
+                'If the patient has ER-,PR-, HER2- metastatic breast cancer ("triple-negative"):',
+            ]
+        )
+    )
+    assert f.hr.value == "any"

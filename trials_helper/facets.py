@@ -380,7 +380,7 @@ _HR_POS = rx(
 _HR_NEG = rx(
     r"\bHR[\s-]*negative|hormone[\s-]*receptor[\s-]*negative|\bER[\s-]*negative|"
     r"ER\s*(?:and|/)\s*(?:PR|PgR)[\s-]*negative|estrogen[\s-]*receptor[\s-]*negative|"
-    r"\bER-(?![a-z])"
+    r"\bER-(?![a-z]|\s*(?:and/or|and|or|/)\s*(?:PR|PgR)[\s-]*(?:positive|\+))"
 )
 _ER_LOW = rx(
     r"weakly (ER|PR|positive|hormone)|between 1\s*-\s*\d+\s*%|ER[\s-]*low|"
@@ -388,18 +388,65 @@ _ER_LOW = rx(
 )
 
 
+# Spellings of the receptors become "er" / "pr" before the patterns above run ("estrogen and/or
+# progesterone receptor positive", "estrogen receptor (ER)-negative", "oestrogen"); lower-cased
+# (the patterns ignore case), the evidence keeps the trial's words.
+_HR_SPELLINGS = (
+    (
+        r"\bo?estrogen\s+(and/or|and|or|&|/)\s+progesterone[\s-]+receptors?"
+        r"(?:\s*\(\s*er\s*(?:/|and|,)\s*(?:pr|pgr)\s*\))?",
+        r"er \1 pr",
+    ),
+    (r"\bo?estrogen(?:[\s-]+receptors?(?:[\s-]*alpha)?)?\s*\(\s*er\s*\)", "er"),
+    (r"\bo?estrogen[\s-]+receptors?(?:[\s-]*alpha)?", "er"),
+    (r"\bprogesterone(?:[\s-]+receptors?)?\s*\(\s*(?:pr|pgr)\s*\)", "pr"),
+    (r"\bprogesterone[\s-]+receptors?", "pr"),
+)
+_HR_SPELLING = tuple((re.compile(p), r) for p, r in _HR_SPELLINGS)
+_HR_MORE_POS = rx(
+    r"\bhormonally[\s-]*(?:responsive|sensitive)"
+    r"|\b(?:must|should|that|which|to)\s+express(?:es)?\s+er\b|\bexpressing\s+er\b"
+    r"|\bexpression\s+of\s+(?:the\s+)?er\b|\ber-?\s*(?:and/or|or|/)\s*pr[\s-]*(?:positive|\+)"
+)
+_HR_MORE_TN = rx(r"\ber\s*,\s*pr\s*,?\s*(?:and\s+)?her-?2\s+negative")
+
+
+@lru_cache(maxsize=8192)
+def hr_spelling(text: str) -> str:
+    """`text` with the receptors' long names written "er" / "pr", lower-cased."""
+    lower = _lower(text)
+    if "estrogen" not in lower and "progesterone" not in lower:
+        return text
+    for pattern, short in _HR_SPELLING:
+        lower = pattern.sub(short, lower)
+    return lower
+
+
 def _hr(t: _Text) -> Facet:
     name = "hr"
     texts = tuple(x for x in (t.title, *t.inclusion) if _PRE_HR(x))
-    pos = neg = None
+    pos = neg = cond_pos = cond_neg = None
     for text in texts:
-        for m in _HR_POS.finditer(text):
+        x = hr_spelling(text)  # read; `text` is kept as the evidence
+        for m in (*_HR_POS.finditer(x), *_HR_MORE_POS.finditer(x)):
             # "weakly ER or PR positive": the qualifier may stand just before the match
-            window = text[max(0, m.start() - 12) : m.end() + 5]
-            if not negated(text, m.start()) and not _ER_LOW.search(window):
+            window = x[max(0, m.start() - 12) : m.end() + 5]
+            if _status_conditional(x, m):
+                cond_pos = cond_pos or text  # a condition: admitted, but not asked for
+                continue
+            if not negated(x, m.start()) and not _ER_LOW.search(window):
                 pos = pos or text
-        if _TN.search(text) or any(not negated(text, m.start()) for m in _HR_NEG.finditer(text)):
+        negatives = (
+            *_TN.finditer(x),
+            *_HR_MORE_TN.finditer(x),
+            *(m for m in _HR_NEG.finditer(x) if not negated(x, m.start())),
+        )
+        if any(not _status_conditional(x, m) for m in negatives):
             neg = neg or text
+        elif negatives:
+            cond_neg = cond_neg or text
+    # a status named only as a condition is admitted: with the other one asked for, both are
+    pos, neg = pos or (cond_pos if neg else None), neg or (cond_neg if pos else None)
     if pos and neg:
         # "HR-positive or HR-negative", cohorts of both kinds, or TNBC with ER-low
         if _ER_LOW.search(neg) and not _rx(r"HR\+|HR[\s-]*positive|ER\s*>\s*=?\s*10|ER\+").search(
@@ -429,7 +476,7 @@ def _hr(t: _Text) -> Facet:
             neg,
             "title" if neg == t.title else INCLUSION,
         )
-    exc = t.first(tuple(filter(_PRE_HR, t.exclusion)), _HR_POS)
+    exc = next((x for x in t.exclusion if _PRE_HR(x) and _HR_POS.search(hr_spelling(x))), None)
     if exc:
         return _f(
             name, "negative", "Hormone-receptor-positive disease is excluded.", exc, EXCLUSION
@@ -506,14 +553,15 @@ _HER2_SUBJECT_AFTER = re.compile(
     r"[\s-]*(?:\w+[\s-]+){0,2}?(?:patients|participants|subjects|women|tumou?rs?)\b", re.I
 )
 _HER2_THEN_TREATED = re.compile(
-    r"(?:[^.;]|\.(?=\d)){0,140}?\b(?:should|must|will|need\s+to)\s+(?:\w+\s+){0,2}?(?:have\s+)?"
-    r"(?:received|been\s+treated|had|progressed|failed|be\s+treated)\b",
+    r"(?:[^.;]|\.(?=\d)){0,140}?\b(?:should|must|will|need\s+to|may)\s+(?:\w+\s+){0,2}?"
+    r"(?:have\s+)?(?:received|been\s+treated|had|progressed|failed|be\s+treated|continue)\b",
     re.I,
 )
 
 
-def _her2_conditional(x: str, m: re.Match[str]) -> bool:
-    """Is the HER2 status at `m` the condition of another rule rather than an entry rule?"""
+def _status_conditional(x: str, m: re.Match[str]) -> bool:
+    """Is the receptor status at `m` the condition of another rule rather than an entry rule
+    ("If HER2-positive, ...", "Patients with ER+ disease must have received ...")?"""
     if _HER2_IF.search(x[max(0, m.start() - 60) : m.start()]):
         before_if = _rx(r"\bif\b|\bwhen\b|in (?:the )?case of").search(
             x[max(0, m.start() - 60) : m.start()]
@@ -562,7 +610,7 @@ def _either_in_one(x: str, a: re.Match[str], b: re.Match[str]) -> bool:
 
 def _her2(t: _Text) -> Facet:
     name = "her2"
-    pos = neg = low = either = None
+    pos = neg = low = either = cond_pos = cond_neg = None
     for text in (t.title, *t.inclusion):
         if not _HER2_HINT(text):
             continue
@@ -583,14 +631,17 @@ def _her2(t: _Text) -> Facet:
             if _HER2_NOT_ELIGIBLE.match(x, m.end()):
                 shut_out = True  # "Patients with HER2+ breast cancer are not eligible"
                 continue
-            if _her2_conditional(x, m):
+            if _status_conditional(x, m):
+                cond_pos = cond_pos or text  # admitted, but not asked for
                 break  # "if HER2-positive (IHC 3+ ...), prior trastuzumab required"
             if _HER2_DEFINITION.match(x, m.end()):
                 continue  # "HER2 overexpressed status will be defined as ..."
             if not negated(x, m.start()) and not _rx(r"IHC\s*[0-2]").search(window):
                 pos, pos_m = pos or text, m
                 break
-        if neg_m and (_her2_conditional(x, neg_m) or _HER2_DEFINITION.match(x, neg_m.end())):
+        if neg_m and _status_conditional(x, neg_m):
+            cond_neg, neg_m = cond_neg or text, None
+        if neg_m and _HER2_DEFINITION.match(x, neg_m.end()):
             neg_m = None
         if neg_m and pos_m and _either_in_one(x, neg_m, pos_m):
             either = either or text  # "HER2-negative (IHC 0) or HER2 3+"
@@ -601,6 +652,8 @@ def _her2(t: _Text) -> Facet:
             or any(negated(x, m.start()) for m in _HER2_POS.finditer(x))
         ):
             neg = neg or text
+    # a status named only as a condition is admitted: with the other one asked for, both are
+    pos, neg = pos or (cond_pos if neg else None), neg or (cond_neg if pos else None)
     if either:
         return _f(
             name,
