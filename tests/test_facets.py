@@ -857,3 +857,30 @@ def test_a_status_named_only_as_a_condition_is_admitted_beside_the_other():
         )
     )
     assert f.hr.value == "any"
+
+
+# Brain-metastasis wording classes from the unlabelled corpus (real criteria, by record).
+BRAIN_LINES = [
+    ("NCT00063570", [], ["Cancer that has spread to the brain."], "excluded"),
+    ("NCT00546156", [], ["Known CNS disease"], "excluded"),
+    ("NCT01151046", [], ["Symptomatic CNS disease"], "active_allowed"),
+    ("NCT00191451", [], ["Have cancer to the brain and has not been treated"], "stable_allowed"),
+    ("NCT02370238", ["No history or evidence by CT scan or MRI, of brain metastases or "
+                     "leptomeningeal disease."], [], "excluded"),
+    ("NCT00057941", ["Patients must not have a history of central nervous system metastasis"],
+     [], "excluded"),
+    ("NCT00377156", ["Diagnosis of cerebral metastases meeting the following criteria: One to "
+                     "three presumed brain metastases"], [], "required"),
+    # counter-examples: other diseases of the nervous system, and a "no" about something else
+    ("NCT00562718", ["No CNS disorders"], [], "not_stated"),
+    ("NCT01490892", [], ["Patients with recent cerebral hemorrhage."], "not_stated"),
+    ("NCT01441596", ["Documented central nervous system (CNS) recurrence/progression (no "
+                     "leptomeningeal carcinomatosis as the only site of CNS metastases)"], [],
+     "not_stated"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "inclusion", "exclusion", "want"), BRAIN_LINES)
+def test_brain_metastasis_wording_classes(record, inclusion, exclusion, want):
+    f = classify_trial(trial_with(inclusion, exclusion))
+    assert f.brain_mets.value == want, (record, f.brain_mets.reason)

@@ -889,7 +889,7 @@ def _prior_facet(name: str, reading: PriorReading, breast: bool, title: str) -> 
 # brain metastases
 
 _BRAIN = rx(r"brain|\bCNS\b|central nervous system|intracranial|cerebral metasta")
-_BRAIN_MET = rx(r"metasta|lesion|disease|involvement|tumou?r|deposit")
+_BRAIN_MET = rx(r"metasta|lesion|disease|involvement|tumou?r|deposit|spread|cancer to the")
 _STABLE = rx(
     r"treated|stable|definitive(ly)?|no (evidence of )?progression|radiologically|"
     r"controlled|off steroids|not requiring|do not require|previously irradiated"
@@ -912,11 +912,39 @@ _BRAIN_REQUIRED = rx(
     r"(presence of|must have|with|newly diagnosed|measurable|confirmed)[^.;]{0,40}(brain|cns)"
     r"[^.;]{0,20}(metasta|lesion)"
 )
+# "No brain metastases", "No history or evidence by CT scan or MRI, of brain metastases",
+# "Patients must not have a history of central nervous system metastasis" (a "no" further off,
+# as in "(no leptomeningeal carcinomatosis as the only site of CNS metastases)", says less)
+_NO_BRAIN = rx(
+    r"\b(?:no|without)\b[^.;]{0,30}(?:brain|cns)"
+    r"|\bno (?:known |prior )?(?:history|evidence)\b[^.;()]{0,45}(?:brain|cns|central nervous)"
+    r"|\b(?:must|may|should) not have\b[^.;()]{0,40}(?:brain|cns|central nervous)"
+)
+# a criterion that opens by asking for brain metastases: "Diagnosis of cerebral metastases ...",
+# "Radiologically confirmed metastatic brain lesion by MRI", "Patients must have CNS involvement"
+_BRAIN_REQUIRED_LEAD = rx(
+    r"^\W*(?:patients\s+)?(?:diagnosis of|diagnosed with|radiologically confirmed|histologically"
+    r" confirmed|documented|presence of|(?:patients\s+)?requiring|must have)[^.;]{0,40}"
+    r"(?:brain|cns|cerebral)[^.;]{0,20}(?:metasta|lesion|involvement)"
+)
 # a sentence about brain metastases as such: "Brain metastases from breast cancer ..."
 _BRAIN_SUBJECT = rx(r"^\W*(brain|cns|intracranial)[\s-]*(metasta|lesion)")
 _ACTIVE_OK = rx(
     r"(untreated|new or progressive|progressing|active)[^.;]{0,60}(brain|cns)"
     r"[^.;]{0,80}(eligible|allowed|permitted|may)|resectable brain"
+)
+
+
+# what says brain metastases beside the brain word: "brain metastases", "CNS involvement",
+# "cancer that has spread to the brain", "known / active / symptomatic CNS disease" (not
+# "CNS disorders", "cerebral hemorrhage" or "central nervous system disease (e.g. seizures)")
+_BRAIN_SPREAD = rx(
+    r"metasta|lesion|involvement|deposit"
+    r"|(?:spread\w*|cancer|carcinoma)\s+to\s+(?:the\s+)?(?:brain|cns|central nervous)"
+)
+_CNS_DISEASE = rx(
+    r"(?:known|active|symptomatic|untreated|uncontrolled|progressive|progressing|unstable"
+    r"|metastatic)\s+(?:\w+\s+)?(?:brain|cns|central nervous system)\s+(?:disease|malignan\w*)"
 )
 
 
@@ -933,9 +961,9 @@ def _brain_kind(sentence: str) -> str:
         left = text[max(0, m.start() - 40) : m.start()].split(",")[-1]
         right = text[m.end() : m.end() + 40].split(",")[0]
         window = f"{left} {m.group(0)} {right}"
-        if _rx(r"(whole|primary)\s*$").search(left) or not _rx(
-            r"metasta|lesion|involvement|deposit"
-        ).search(window):
+        if _rx(r"(whole|primary)\s*$").search(left) or not (
+            _BRAIN_SPREAD.search(window) or _CNS_DISEASE.search(window)
+        ):
             continue
         if _ACTIVE_Q.search(window):
             kinds.add("active")
@@ -960,14 +988,17 @@ def _brain(t: _Text) -> Facet:
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
+            strong = _BRAIN_REQUIRED_LEAD.search(x) and not (
+                _ALLOWANCE.search(x) or _STABLE.search(x) or _CONDITIONAL.search(x)
+            )
             if (
-                title_brain
+                strong
+                or title_brain
                 and (
                     _BRAIN_REQUIRED.search(x)
                     or (_BRAIN_SUBJECT.search(x) and not _ALLOWANCE.search(x))
                 )
-                and not negated(x, _BRAIN.search(x).start())
-            ):
+            ) and not negated(x, _BRAIN.search(x).start()):
                 return _f(
                     name,
                     "required",
@@ -1000,7 +1031,7 @@ def _brain(t: _Text) -> Facet:
                 and _STABLE.search(x)
             ):
                 allowance = allowance or (text, INCLUSION)
-            elif _rx(r"\b(no|without)\b[^.;]{0,30}(brain|cns)").search(x):
+            elif _NO_BRAIN.search(x):
                 # "No brain metastases" excludes all; "No symptomatic brain metastases" or
                 # "No active CNS metastases" only some, read as an exclusion criterion would be
                 kind = _brain_kind(x) or "all"
