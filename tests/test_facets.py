@@ -884,3 +884,25 @@ BRAIN_LINES = [
 def test_brain_metastasis_wording_classes(record, inclusion, exclusion, want):
     f = classify_trial(trial_with(inclusion, exclusion))
     assert f.brain_mets.value == want, (record, f.brain_mets.reason)
+
+
+# Does the study take metastatic disease? Real criteria (by record) and what they say.
+META_LINES = [
+    # "carcinoma of the breast" names breast cancer as "breast cancer" does
+    ("NCT01299038", ["Metastatic adenocarcinoma of the breast (Stage IV)"], [], "yes"),
+    # a bar on all metastatic disease but one kind: bone-only disease may join
+    ("NCT00429507", ["Stage IV breast cancer metastatic to bone and/or bone marrow only."],
+     ["Any metastatic disease or history of metastatic disease other than skeletal metastases"],
+     "yes"),
+    # "no evidence of residual, locally recurrent or metastatic disease": adjuvant setting
+    ("NCT01926886", ["Histologically confirmed carcinoma of the breast.",
+                     "No evidence of residual, locally recurrent or metastatic disease after "
+                     "completion of surgery and chemotherapy, (neo-adjuvant or adjuvant)"], [],
+     "no"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "inclusion", "exclusion", "want"), META_LINES)
+def test_metastatic_wording_classes(record, inclusion, exclusion, want):
+    f = classify_trial(trial_with(inclusion, exclusion, conditions=()))
+    assert f.admits_metastatic.value == want, (record, f.admits_metastatic.reason)

@@ -228,6 +228,7 @@ def _f(name: str, value: Any, reason: str, evidence: str = "", side: str = "") -
 
 _BREAST = rx(
     r"breast[\s-]*(cancer|carcinoma|neoplasm|tumou?r|malignan|adenocarcinoma|lesion)|"
+    r"(cancer|carcinoma|adenocarcinoma|neoplasm|tumou?r)s? of the (female |male )?breast|"
     r"mammary|\bMBC\b|\bTNBC\b|\bHR\+|\bER\+|\bBC\b"
 )
 _META = rx(
@@ -244,7 +245,7 @@ _META_EXC = rx(
 _META_QUALIFIER = rx(
     r"brain|cns|central nervous|leptomening|spinal|visceral|symptomatic|"
     r"uncontrolled|lymphangit|crisis|liver|hepatic|bone|active|untreated|"
-    r"meningeal|intracranial|skin|limited to|confined to|\bonly\b"
+    r"meningeal|intracranial|skin|limited to|confined to|\bonly\b|skeletal|other than|except"
 )
 _EARLY = rx(
     r"\bearly[\s-]*(stage|breast)|\boperable\b|\bstage\s*(i|ii|iii|1|2|3)[abc]?\b|"
@@ -256,6 +257,7 @@ _EARLY = rx(
 
 _NO_META = rx(
     r"\b(no|without|not have)\s+(clinical |radiologic\w* |known |any )?(evidence of )?"
+    r"(?:(?:residual|local\w*|regional|recurrent|progressive|persistent),?\s+(?:or\s+)?){0,3}"
     r"(distant )?(metasta|stage\s*iv)(?![^.;]{0,20}(liver|brain|bone|if))"
 )
 _META_WORD = rx(r"metasta|stage\s*(iv|4)")
@@ -298,7 +300,7 @@ def _admits_metastatic(t: _Text) -> Facet:
         m = _META_EXC.search(text)
         # the words up to the end of the clause: "metastatic disease limited to bone" excludes
         # only some metastatic disease; "prior X for metastatic disease" is about treatment
-        clause = text[: m.end() + 40].split(".")[0].split(";")[0] if m else ""
+        clause = text[: m.end() + 70].split(".")[0].split(";")[0] if m else ""
         if m and not _META_QUALIFIER.search(clause) and not _META_TREATED.search(m.group(0)):
             return _f(
                 name, "no", "The exclusion criteria rule out metastatic disease.", text, EXCLUSION
