@@ -906,3 +906,37 @@ META_LINES = [
 def test_metastatic_wording_classes(record, inclusion, exclusion, want):
     f = classify_trial(trial_with(inclusion, exclusion, conditions=()))
     assert f.admits_metastatic.value == want, (record, f.admits_metastatic.reason)
+
+
+# Menopausal status: real criteria (by record).
+MENO_LINES = [
+    # a rule followed by its meaning is a rule; a criterion that only defines the word is not
+    ("NCT00186121", ["Premenopausal, defined as any of: Last menstrual period within 3 months"],
+     "pre"),
+    ("NCT01004744", ["Postmenopausal status defined as cessation of menses for >1 year or FSH > "
+                     "20 mIU/mL (within the past month)"], "post"),
+    ("NCT01252290", ["Subjects must be postmenopausal and between the ages of 25 and 69 years. "
+                     "Menopause is defined by no menstrual period for more than one year"],
+     "post"),
+    ("NCT00290745", ["Premenopausal or postmenopausal",
+                     "Postmenopausal is defined by any of the following: No spontaneous menses "
+                     "for >= 1 year"], "any"),
+    # men admitted beside postmenopausal women (as the labels read it), not "Males are not
+    # included"
+    ("NCT05455619", ["Patient is an adult male or postmenopausal female >=18 years old"], "any"),
+    ("NCT01252277", ["Subjects must be premenopausal and between the ages of 25 and 54",
+                     "Males are not included due to the low absolute risk of breast cancer"],
+     "pre"),
+    # a condition and a contraception note are not rules on who may join
+    ("NCT01067976", ["If female, a digital XRM is required if any of the following criteria is "
+                     "met: patient is younger than 50 years; is not post-menopausal"], "any"),
+    ("NCT03004534", ["Note: WoCBP are any women between menarche and menopause who have not "
+                     "been permanently sterilized. Postmenopause is defined as: Bilateral "
+                     "oophorectomy; Age 60"], "any"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "inclusion", "want"), MENO_LINES)
+def test_menopause_wording_classes(record, inclusion, want):
+    f = classify_trial(trial_with(inclusion))
+    assert f.menopause.value == want, (record, f.menopause.reason)

@@ -1101,13 +1101,22 @@ def _brain(t: _Text) -> Facet:
 
 _PRE = rx(r"pre[\s-]*(and|or|/)?\s*(peri)?[\s-]*menopaus|premenopaus")
 _POST = rx(r"post[\s-]*menopaus")
+# both statuses named as admitted, or men admitted too ("adult male or postmenopausal female";
+# not "Males are not included" or a "male partner")
 _ANY_MENO = rx(
-    r"\bmen\b|\bmales?\b|regardless of menopaus|any menopaus|"
-    r"pre[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*(peri[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*)?post|"
-    r"peri-?menopaus"
+    r"\b(?:men|males?)\b(?!\s+(?:are|will be|is)\s+(?:not|excluded|ineligible)|\s+partner)|"
+    r"regardless of menopaus|any menopaus|menopausal status\s*:?\s*(?:any|all)\b|"
+    r"pre[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*(peri[\s-]*(menopaus\w*)?\s*(and|or|,|/)\s*)?post"
 )
+_PERI = rx(r"peri-?menopaus")
 _OFS = rx(r"ovarian (function )?(suppression|ablation)|\bOFS\b|GnRH|LHRH|goserelin|leuprolide")
-_NOT_MENO_RULE = rx(r"child[\s-]*bearing|pregnan|contracepti|defined as|definition")
+# not a rule on who may join: pregnancy and contraception, and a definition of the word
+# ("Postmenopausal is defined by ..."; "Premenopausal, defined as ..." is a rule with its meaning)
+_NOT_MENO_RULE = rx(
+    r"child[\s-]*b\w*ing|\bwocbp\b|pregnan|contracepti|definition|"
+    r"^\W*(?:pre|post)?[\s-]*menopaus\w*\s+(?:women\s+)?(?:status\s+)?(?:is|are|will be)\s+"
+    r"defined"
+)
 
 
 _MENO_HINT = Gate(("menopaus",), ("men", "man", "male", "males"))
@@ -1119,12 +1128,16 @@ def _menopause(t: _Text) -> Facet:
     texts = [x for x in named if not _NOT_MENO_RULE.search(x)]
 
     def first(pattern: LowerPattern) -> str | None:
-        return t.first(texts, pattern)
+        """The first criterion naming the status, not as "is not post-menopausal"."""
+        for text in texts:
+            if any(not negated(text, m.start()) for m in pattern.finditer(text)):
+                return text
+        return None
 
     # "Patients may be premenopausal or postmenopausal. For study purposes, postmenopausal is
     # defined as: ..." admits both even though the criterion goes on to define a status; "any"
     # rules no one out, so it is read from every criterion that names menopause
-    anyone = t.first(named, _ANY_MENO)
+    anyone = t.first(named, _ANY_MENO) or t.first(texts, _PERI)
     pre, post = first(_PRE), first(_POST)
     if anyone:
         return _f(name, "any", "Women of any menopausal status (or men) may join.")
