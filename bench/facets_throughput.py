@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from trials_helper.eligibility import _split_cached  # noqa: E402
-from trials_helper.facets import _lower, classify_trial, her2_spelling, sentences  # noqa: E402
+from trials_helper.facets import (  # noqa: E402
+    _lower,
+    classify_trial,
+    her2_spelling,
+    hr_spelling,
+    sentences,
+)
 from trials_helper.reading.context import cue_book  # noqa: E402
 from trials_helper.reading.document import read_clauses  # noqa: E402
 from trials_helper.reading.lexicon import _word_classes  # noqa: E402
@@ -40,7 +46,7 @@ def main() -> int:
     best = float("inf")
     for _ in range(3):
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
-        caches += (her2_spelling,)
+        caches += (her2_spelling, hr_spelling)
         for cache in caches:
             cache.cache_clear()
         cue_book().scanner.memo.clear()  # the cue scanner's patterns-by-first-letters memo
