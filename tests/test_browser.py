@@ -91,12 +91,15 @@ def settle(page) -> None:
 
 def open_app(page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_role("tab", name="Map").wait_for(timeout=WAIT)
+    page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Map").wait_for(
+        timeout=WAIT
+    )
     settle(page)
 
 
 def tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    """One of the views (a one-click choice above the results)."""
+    page.get_by_role("radiogroup", name="View").get_by_role("radio", name=name).click()
     settle(page)
 
 
