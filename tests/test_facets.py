@@ -800,14 +800,6 @@ HER2_LINES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("record", "line", "want"), HER2_LINES)
-def test_her2_wording_classes(record, line, want):
-    f = classify_trial(trial_with([line]))
-    assert f.her2.value == want, (record, f.her2.reason)
-    if want != "any":
-        assert f.her2.evidence == line  # the trial's own words, not the respelled ones
-
-
 # Hormone-receptor wording classes from the unlabelled corpus (real criteria, by record): the
 # receptors' long names joined by "and/or", "ER- and/or PR-positive" (one hyphen for both),
 # "must express", and a status that is only the condition of another rule.
@@ -838,12 +830,15 @@ HR_LINES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("record", "line", "want"), HR_LINES)
-def test_hormone_receptor_wording_classes(record, line, want):
-    f = classify_trial(trial_with([line]))
-    assert f.hr.value == want, (record, f.hr.reason)
+@pytest.mark.parametrize(
+    ("facet", "record", "line", "want"),
+    [("her2", *row) for row in HER2_LINES] + [("hr", *row) for row in HR_LINES],
+)
+def test_receptor_wording_classes(facet, record, line, want):
+    got = getattr(classify_trial(trial_with([line])), facet)
+    assert got.value == want, (record, got.reason)
     if want != "any":
-        assert f.hr.evidence == line
+        assert got.evidence == line  # the trial's own words, not the respelled ones
 
 
 def test_a_status_named_only_as_a_condition_is_admitted_beside_the_other():
