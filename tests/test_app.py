@@ -35,6 +35,13 @@ def registry():
         yield rsps
 
 
+def rerun(at: AppTest) -> AppTest:
+    """Run the page again (as a click does) and check it raised nothing."""
+    at.run()
+    assert not at.exception
+    return at
+
+
 def open_groups(at: AppTest) -> AppTest:
     """Open every kind of treatment (only the first group's cards are drawn at first)."""
     from app.render import group_key
@@ -49,17 +56,13 @@ def start(*, every_group: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     if every_group:
         open_groups(at)
-    at.run()
-    assert not at.exception
-    return at
+    return rerun(at)
 
 
 def set_profile(at: AppTest, **fields) -> AppTest:
     for name, value in fields.items():
         at.segmented_control(key=f"profile_{name}").set_value(value)
-    at.run()
-    assert not at.exception
-    return at
+    return rerun(at)
 
 
 def expand(at: AppTest) -> AppTest:
@@ -68,9 +71,7 @@ def expand(at: AppTest) -> AppTest:
         if box.key and box.key.startswith("mark_"):
             nct = box.key.removeprefix("mark_")
             at.session_state[f"why_{nct}"] = True
-    at.run()
-    assert not at.exception
-    return at
+    return rerun(at)
 
 
 def unfold(at: AppTest) -> AppTest:
@@ -78,9 +79,7 @@ def unfold(at: AppTest) -> AppTest:
     for toggle in at.toggle:
         if toggle.key and toggle.key.startswith("unlikely_"):
             toggle.set_value(True)
-    at.run()
-    assert not at.exception
-    return at
+    return rerun(at)
 
 
 def metrics(at: AppTest) -> list[int]:
@@ -312,9 +311,7 @@ def test_registry_down_with_cache_shows_saved_results_with_date(monkeypatch):
 def open_tab(at: AppTest, label: str) -> AppTest:
     """Only the open tab is drawn; switching reruns the page, as a click on the tab does."""
     at.session_state["view"] = label
-    at.run()
-    assert not at.exception
-    return at
+    return rerun(at)
 
 
 def test_marked_trial_goes_to_the_discussion_panel_and_sheet(registry):
