@@ -625,6 +625,38 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "any",
         ),
+        # the study's own course, and what may not be given with it, is no earlier treatment
+        (
+            "NCT00562718",
+            "inclusion",
+            "No concurrent hormonal therapy during course of chemotherapy or radiation therapy",
+            "prior_chemo",
+            "any",
+        ),
+        (
+            "NCT02019277",
+            "inclusion",
+            "Hormonal therapy cannot be administered in combination with taxane therapy",
+            "prior_chemo",
+            "any",
+        ),
+        # ... while "Prior courses of chemotherapy" are earlier treatment (counter-example)
+        (
+            "NCT00080301",
+            "inclusion",
+            "Patients must have received either 2 or 3 prior chemotherapy regimens",
+            "prior_chemo",
+            "required",
+        ),
+        # sensitive to a drug: it was given
+        (
+            "NCT01381874",
+            "inclusion",
+            "Disease must have been sensitive to anastrozole or letrozole therapy prior to disease "
+            "progression",
+            "prior_endocrine",
+            "required",
+        ),
     ],
 )
 def test_corpus_lines(nct, side, line, column, value):
