@@ -19,7 +19,7 @@ from trials_helper.facets import (
     classify_trial,
     write_facets_csv,
 )
-from trials_helper.studies import Trial
+from trials_helper.studies import Intervention, Trial
 
 
 def trial_with(
@@ -606,8 +606,10 @@ def test_early_stage_study_never_requires_markers():
 def test_categories_from_real_interventions():
     f = classify(load_study("NCT06257264"))  # BG-68501 (CDK2) + fulvestrant + BGB-43395 (CDK4)
     assert set(f.categories.value) == {"other_targeted", "endocrine", "cdk46"}
-    f = classify(load_study("NCT05455619"))  # evexomostat: a MetAP2 inhibitor
-    assert f.categories.value == ("other_targeted",)
+    # evexomostat (a MetAP2 inhibitor) leads; the title and summary give it with "a PI3K or Akt
+    # inhibitor plus fulvestrant" (alpelisib or capivasertib), as the labels say
+    f = classify(load_study("NCT05455619"))
+    assert f.categories.value == ("other_targeted", "pi3k_akt_mtor", "endocrine")
     f = classify(load_study("NCT06331169"))  # anlotinib + trastuzumab deruxtecan
     assert set(f.categories.value) == {"other_targeted", "adc", "her2_directed"}
     f = classify(load_study("NCT06188520"))  # AZD8421 (CDK2-selective) + camizestrant + CDK4/6
@@ -935,3 +937,34 @@ MENO_LINES = [
 def test_menopause_wording_classes(record, inclusion, want):
     f = classify_trial(trial_with(inclusion))
     assert f.menopause.value == want, (record, f.menopause.reason)
+
+
+@pytest.mark.parametrize(
+    ("record", "summary", "want"),
+    [
+        # the summary gives a drug with the listed one: that drug's kind is given too
+        (
+            "NCT04872166",
+            "This is a multicenter, open label study designed to evaluate the safety, toxicity, "
+            "and PK as well as preliminary efficacy of BTX-A51 alone and in combination with "
+            "fulvestrant in subjects with advanced solid tumors.",
+            ("other_targeted", "endocrine"),
+        ),
+        # counter-example: what the disease advanced on is earlier treatment
+        (
+            "NCT06016738",
+            "This phase 3 clinical trial compares the safety and efficacy of palazestrant "
+            "(OP-1250) to the standard-of-care options of fulvestrant or an aromatase inhibitor "
+            "in women and men with breast cancer whose disease has advanced on one endocrine "
+            "therapy in combination with a CDK4/6 inhibitor.",
+            ("other_targeted",),
+        ),
+    ],
+)
+def test_drugs_the_summary_gives_with_the_study_drug(record, summary, want):
+    trial = Trial(
+        nct_id=record,
+        brief_summary=summary,
+        interventions=(Intervention(type="DRUG", name="BTX-A51"),),
+    )
+    assert classify_trial(trial).categories.value == want

@@ -1440,6 +1440,29 @@ def _arm_texts(trial: Trial, iv: Intervention) -> list[str]:
     ]
 
 
+_COMPANION = re.compile(
+    r"\b(?:in combination with|combined with|plus|together with)\s+(?P<words>[^.;:]{2,120}?)"
+    r"(?=\s+(?:in|for|among|versus|vs\.?|compared|to|who|with|at)\b|[.;:(]|$)",
+    re.I,
+)
+# "whose disease has advanced on one endocrine therapy in combination with a CDK4/6 inhibitor":
+# earlier treatment, not what the study gives
+_COMPANION_PRIOR = rx(
+    r"\b(?:after|following|progress\w*|advanced|refractory|resistant|relapsed|recurr\w*|"
+    r"previously|prior|pretreated|received|discontinu\w*|failed)\b[^.;]{0,60}$"
+)
+
+
+def _companions(texts: Sequence[str]) -> list[str]:
+    """Words naming what is given with the study drug in a title or summary."""
+    out = []
+    for text in texts:
+        for m in _COMPANION.finditer(text or ""):
+            if not _COMPANION_PRIOR.search(text[max(0, m.start() - 80) : m.start()]):
+                out.append(m.group("words"))
+    return out
+
+
 def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
     name = "categories"
     experimental_labels = {a.label for a in trial.arms if a.type in ("EXPERIMENTAL", "")}
@@ -1458,6 +1481,19 @@ def _categories(trial: Trial) -> tuple[Facet, tuple[tuple[str, str, str], ...]]:
             ranked.append((0 if experimental else 1, CATEGORY_ORDER.index(c), c))
         if cats:
             evidence.append(f"{iv.name} -> {', '.join(cats)}")
+    # drugs the title or summary gives with the listed ones ("BTX-A51 alone and in combination
+    # with fulvestrant") when the record does not list them as interventions
+    seen = {c for _, c, _ in per}
+    for words in _companions(about_trial) if interventions else ():
+        cats, why = categorise(words, (), "", "")
+        # named drugs and classes only: a code name here is the listed study drug again
+        for c in (c for c in cats if c not in ("other", "supportive", "other_targeted")):
+            if c in seen:
+                continue
+            seen.add(c)
+            per.append((words, c, f"given with the study drug ({why})"))
+            ranked.append((1, CATEGORY_ORDER.index(c), c))
+            evidence.append(f"{words} (title or summary) -> {c}")
     if not interventions:
         text = " ".join([trial.brief_title, trial.official_title, trial.brief_summary])
         cats, why = categorise(text, (), "", "")
