@@ -648,6 +648,18 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "required",
         ),
+        # "received ... as anti-tumor therapy": the words say what for, not which treatment
+        (
+            "NCT01720602",
+            "exclusion",
+            "Patient had prior treatment with an histone deacetylase (HDAC) inhibitor (e.g., "
+            "romidepsin [Depsipeptide], NSC-630176, MS 275, LAQ-824, belinostat (PXD-101), "
+            "LBH589, MGCD0103, CRA024781, etc); patients who have received compounds with HDAC "
+            "inhibitor-like activity, such as valproic acid, as anti-tumor therapy should not "
+            "enroll in this study",
+            "prior_chemo",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",

@@ -25,6 +25,7 @@ from .text import (
 )
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
+_AS_ROLE = re.compile(r"\bas\s+(?:an?\s+)?$")
 
 
 @lru_cache(maxsize=1)
@@ -186,8 +187,8 @@ class Lexicon:
                 continue
             words = sentence[start:end]
             columns, group = self.columns_of(words, sentence, start)
-            if not columns:
-                continue
+            if not columns or (group and _AS_ROLE.search(lower, max(0, start - 8), start)):
+                continue  # "compounds received as anti-tumor therapy": a role, not a treatment
             if group and out and not out[-1].group and start - out[-1].end <= 1:
                 # "hormone therapy for metastatic disease": the class, not all therapy
                 prev = out[-1]
