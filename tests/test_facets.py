@@ -968,3 +968,33 @@ def test_drugs_the_summary_gives_with_the_study_drug(record, summary, want):
         interventions=(Intervention(type="DRUG", name="BTX-A51"),),
     )
     assert classify_trial(trial).categories.value == want
+
+
+def test_cohorts_that_say_nothing_of_a_facet_share_the_reading_of_everyone():
+    """A cohort's facet is read once for all cohorts whose own criteria cannot concern it; that
+    must give what reading the cohort's whole text gives, on every real multi-cohort record
+    (the recorded studies and the corpus texts)."""
+    from tests.conftest import CTGOV
+    from tests.registry_fakes import real_studies
+    from trials_helper import facets as F
+    from trials_helper.reading.document import cohorts_of
+
+    corpus = json.loads((CTGOV / "corpus" / "nli4ct-breast-criteria.json").read_text("utf-8"))
+    checked = 0
+    for study in [*real_studies(), *corpus]:
+        trial = F.parse_study(study)
+        t = F._prepare(trial)
+        clauses, _titles = F._reader_clauses(trial, t)
+        got = classify_trial(trial).cohorts
+        for cf, cohort in zip(got, cohorts_of(clauses), strict=True):
+            mine = [c for c in clauses if c.cohort is None or c.cohort.key == cohort.key]
+            inc = tuple(c.text for c in mine if c.side != "exclusion")
+            if cohort.definition:
+                inc = (f"{cohort.name}: {cohort.definition}", *inc)
+            exc = tuple(c.text for c in mine if c.side == "exclusion")
+            sub = F._Text(trial, inc, exc, t.title)
+            is_meta = classify_trial(trial).admits_metastatic.value == "yes"
+            for name, rule, _reads in F._COHORT_RULES:
+                assert cf.facets[name] == rule(sub, is_meta), (trial.nct_id, cohort.name, name)
+            checked += 1
+    assert checked >= 10

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -1552,6 +1552,20 @@ def _reader_clauses(trial: Trial, t: _Text) -> tuple[tuple[Clause, ...], tuple[C
     return clauses, titles
 
 
+# The older facet rules and, for each, the texts it can read at all (its gate, or a wider one):
+# a cohort whose own criteria pass none of them gets the reading of the criteria that bind
+# everyone, made once for all such cohorts instead of once per cohort.
+_COHORT_RULES: tuple[tuple[str, Callable[[_Text, bool], Facet], Callable[[str], bool]], ...] = (
+    ("hr", lambda t, _m: _hr(t), _PRE_HR),
+    ("her2", lambda t, _m: _her2(t), lambda x: _HER2_HINT(x) or "her" in _lower(x)),
+    ("brca", _brca, lambda x: any(k in _lower(x) for k in _MARKER_NAMES["brca"])),
+    ("pdl1", _pdl1, lambda x: any(k in _lower(x) for k in _MARKER_NAMES["pdl1"])),
+    ("biomarkers", _biomarkers, _PRE_MARKER),
+    ("brain_mets", lambda t, _m: _brain(t), _PRE_BRAIN),
+    ("menopause", lambda t, _m: _menopause(t), _MENO_HINT),
+)
+
+
 def _cohort_facets(
     trial: Trial,
     t: _Text,
@@ -1564,22 +1578,31 @@ def _cohort_facets(
     cohorts = cohorts_of(clauses)
     if not cohorts:
         return ()
+    everyone = [c for c in clauses if c.cohort is None]
+    base = _Text(
+        trial,
+        tuple(c.text for c in everyone if c.side != EXCLUSION),
+        tuple(c.text for c in everyone if c.side == EXCLUSION),
+        t.title,
+    )
+    shared: dict[str, Facet] = {}  # facet name -> its reading of `base`
     out = []
     for cohort in cohorts:
         mine = [c for c in clauses if c.cohort is None or c.cohort.key == cohort.key]
+        own = [c.text for c in mine if c.cohort is not None]
         inc = tuple(c.text for c in mine if c.side != EXCLUSION)
         if cohort.definition:
-            inc = (f"{cohort.name}: {cohort.definition}", *inc)
+            own.append(f"{cohort.name}: {cohort.definition}")
+            inc = (own[-1], *inc)
         sub = _Text(trial, inc, tuple(c.text for c in mine if c.side == EXCLUSION), t.title)
-        facets: dict[str, Facet] = {
-            "hr": _hr(sub),
-            "her2": _her2(sub),
-            "brca": _brca(sub, is_meta),
-            "pdl1": _pdl1(sub, is_meta),
-            "biomarkers": _biomarkers(sub, is_meta),
-            "brain_mets": _brain(sub),
-            "menopause": _menopause(sub),
-        }
+        facets: dict[str, Facet] = {}
+        for name, rule, reads in _COHORT_RULES:
+            if any(map(reads, own)):
+                facets[name] = rule(sub, is_meta)
+            else:
+                if name not in shared:
+                    shared[name] = rule(base, is_meta)
+                facets[name] = shared[name]
         for name in PRIOR_FACETS:
             facets[name] = _prior_facet(
                 name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
