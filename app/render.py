@@ -110,13 +110,17 @@ def data_banner(result: FetchResult, cache_note: str) -> None:
         st.caption(cache_note)
 
 
+SUMMARY_MARK = ":material/summarize: "  # the counts line starts with it (tests find it so)
+
+
 def summary(result: FetchResult, outcome: SearchOutcome) -> None:
     counts = outcome.counts_by_level()
-    cols = st.columns(4)
-    cols[0].metric("Trials found", outcome.total)
-    cols[1].metric("After your filters", len(outcome.matches))
-    cols[2].metric("Possible matches", counts[POSSIBLE])
-    cols[3].metric("To check with your oncologist", counts[CHECK])
+    # one line, not four st.metric boxes: each element costs the browser time at every rerun
+    st.markdown(
+        f"{SUMMARY_MARK}**{outcome.total:,}** trials found · **{len(outcome.matches):,}** after "
+        f"your filters · **{counts[POSSIBLE]:,}** possible matches · **{counts[CHECK]:,}** to "
+        "check with your oncologist"
+    )
     line = (
         f"Data as of **{result.data_date()}** "
         f"({'saved copy' if result.from_cache else result.source})."

@@ -107,3 +107,16 @@ def server():
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own cache directory, so no test sees another's cached answers."""
     monkeypatch.setenv("TRIALS_HELPER_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def summary_counts(at) -> list[int]:
+    """The app's summary line as numbers: found, after the filters, possible, to check ([] when
+    the page shows no summary)."""
+    import re
+
+    from app.render import SUMMARY_MARK
+
+    for m in at.markdown:
+        if m.value.startswith(SUMMARY_MARK):
+            return [int(n.replace(",", "")) for n in re.findall(r"\*\*([\d,]+)\*\*", m.value)]
+    return []

@@ -10,7 +10,7 @@ import requests
 import responses
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, load_study
+from tests.conftest import ROOT, load_study, summary_counts
 from tests.registry_fakes import STUDIES_URL, paged, real_studies, serve_pages
 
 APP = str(ROOT / "streamlit_app.py")
@@ -83,7 +83,7 @@ def unfold(at: AppTest) -> AppTest:
 
 
 def metrics(at: AppTest) -> list[int]:
-    return [int(m.value) for m in at.metric]
+    return summary_counts(at)
 
 
 def texts(at: AppTest) -> str:
