@@ -129,3 +129,33 @@ def test_the_studies_are_shared_in_slices_with_their_sites_left_here():
     assert sum(pool.slices) == len(trials)
     assert len(pool.slices) == -(-len(trials) // -(-len(trials) // (workers * 4)))  # ~4 each
     assert len(pool.slices) > workers  # not one slice for one worker
+
+
+def test_the_worker_server_is_started_while_the_studies_are_loaded(monkeypatch, tmp_path):
+    """A load starts the process workers come from before it fetches, so its imports overlap
+    the fetch (prestart does nothing for one worker: next test)."""
+    import json
+
+    from trials_helper.client import RegistryClient
+    from trials_helper.pipeline import DataRequest, load_dataset
+
+    calls: list[int] = []
+    monkeypatch.setattr(readpool, "prestart", calls.append)
+    snapshot = tmp_path / "studies.json"
+    snapshot.write_text(json.dumps(STUDIES[:3]), encoding="utf-8")
+    for setting in (3, 1):
+        settings = load_settings({}, cache_dir=str(tmp_path / "c"), read_workers=setting)
+        load_dataset(RegistryClient(settings), DataRequest(snapshot=str(snapshot)))
+    assert calls == [3, 1]
+
+
+def test_prestart_starts_the_worker_server_only_for_several_workers(monkeypatch):
+    import multiprocessing
+
+    started: list[int] = []
+    monkeypatch.setattr("multiprocessing.forkserver.ensure_running", lambda: started.append(1))
+    readpool.prestart(1)
+    assert started == []
+    readpool.prestart(2)
+    has_forkserver = "forkserver" in multiprocessing.get_all_start_methods()
+    assert started == ([1] if has_forkserver else [])

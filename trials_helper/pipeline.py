@@ -131,8 +131,10 @@ def load_dataset(
     """Fetch (or read the snapshot) and analyse: the only IO of a search. New studies are read
     on several processors when there are many (`readpool`)."""
     from .facetstore import FacetStore
-    from .readpool import read_studies, worker_count
+    from .readpool import prestart, read_studies, worker_count
 
+    workers = worker_count(client.settings.read_workers)
+    prestart(workers)  # overlaps the fetch; used when many studies turn out to be new
     fetched = get_studies(
         client,
         request.query(),
@@ -146,7 +148,7 @@ def load_dataset(
     analysed = read_studies(
         fetched.studies,
         store,
-        workers=worker_count(client.settings.read_workers),
+        workers=workers,
         progress=(lambda n, total: progress(Stage.READ, n, total)) if progress else None,
     )
     store.flush()

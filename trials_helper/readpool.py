@@ -61,16 +61,34 @@ def _read(trials: Sequence[Trial]) -> list[TrialFacets]:
     return [classify_trial(t) for t in trials]
 
 
+def _context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # the reader imported and its tables built once, in the server: workers start ready
+        context.set_forkserver_preload([__name__, "trials_helper.reading.warmed"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def prestart(workers: int) -> None:
+    """Start the process workers are made from now, while the studies are fetched or loaded, so
+    its imports are done by the time a large load needs workers (nothing to do for one worker,
+    or where workers are spawned afresh). Best effort: a failure here shows at `start_pool`."""
+    if workers <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    try:
+        _context()
+        forkserver.ensure_running()
+    except (OSError, RuntimeError, ValueError) as exc:
+        log.info("could not start the worker server early (%s)", exc)
+
+
 def start_pool(workers: int) -> Executor | None:
     """A pool of `workers` processes, already starting (None if it cannot be started)."""
     try:
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            context: Any = multiprocessing.get_context("forkserver")
-            # the reader imported and its tables built once, in the server: workers start ready
-            context.set_forkserver_preload([__name__, "trials_helper.reading.warmed"])
-        else:
-            context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up)
+        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=warm_up)
         for _ in range(workers):
             pool.submit(_ready)  # start every worker now, not at the first slice
     except (OSError, RuntimeError, ValueError) as exc:
