@@ -59,8 +59,6 @@ def test_few_new_studies_or_one_worker_read_here(tmp_path, monkeypatch):
 class _BrokenPool:
     """A pool whose workers died: every slice fails as a real broken pool's would."""
 
-    _max_workers = 2
-
     def submit(self, fn, *args):
         future: Future = Future()
         future.set_exception(BrokenProcessPool("a worker process ended abruptly"))
@@ -69,7 +67,7 @@ class _BrokenPool:
 
 def test_a_broken_pool_leaves_the_reading_to_this_process(caplog):
     trials = [parse_study(s) for s in STUDIES[:6]]
-    read = readpool.read_trials(trials, _BrokenPool())
+    read = readpool.read_trials(trials, _BrokenPool(), workers=2)
     assert read == [a.facets for a in analyse(STUDIES[:6])]
     assert "reading the rest here" in caplog.text
 
@@ -107,8 +105,6 @@ def test_worker_processes_importing_the_app_script_do_not_run_the_page(monkeypat
 class _InlinePool:
     """A pool that runs each slice at once, here, and counts the slices."""
 
-    _max_workers = 2
-
     def __init__(self) -> None:
         self.slices: list[int] = []
 
@@ -123,9 +119,9 @@ class _InlinePool:
 def test_the_studies_are_shared_in_slices_with_their_sites_left_here():
     trials = [parse_study(s) for s in STUDIES]
     pool = _InlinePool()
-    read = readpool.read_trials(trials, pool)
+    workers = 2
+    read = readpool.read_trials(trials, pool, workers=workers)
     assert read == [a.facets for a in analyse(STUDIES)]
-    workers = pool._max_workers
     assert sum(pool.slices) == len(trials)
     assert len(pool.slices) == -(-len(trials) // -(-len(trials) // (workers * 4)))  # ~4 each
     assert len(pool.slices) > workers  # not one slice for one worker

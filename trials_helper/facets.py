@@ -547,30 +547,31 @@ _HER2_DEFINITION = re.compile(r"\s*(?:status\s+)?(?:will\s+be\s+|is\s+|are\s+)?d
 # A rule for those who have it, not an entry requirement: "If HER2-positive, prior trastuzumab
 # required", "Patients with HER2-positive tumours must have received trastuzumab", "HER2-positive
 # patients, defined as IHC 3+, must have received trastuzumab"
-_HER2_IF = rx(
+_STATUS_IF = rx(
     r"(?:\bif\b|\bwhen\b|in (?:the )?case of)[^.;]{0,25}$|(?:patients|participants|subjects|those"
     r"|women|people)\s+(?:who\s+(?:are|have)\s+(?:an?\s+)?|with\s+(?:an?\s+)?)[^.;,]{0,12}$"
 )
-_HER2_SUBJECT_AFTER = re.compile(
+_STATUS_SUBJECT_AFTER = re.compile(
     r"[\s-]*(?:\w+[\s-]+){0,2}?(?:patients|participants|subjects|women|tumou?rs?)\b", re.I
 )
-_HER2_THEN_TREATED = re.compile(
+_STATUS_THEN_TREATED = re.compile(
     r"(?:[^.;]|\.(?=\d)){0,140}?\b(?:should|must|will|need\s+to|may)\s+(?:\w+\s+){0,2}?"
     r"(?:have\s+)?(?:received|been\s+treated|had|progressed|failed|be\s+treated|continue)\b",
     re.I,
 )
 
 
+_STATUS_IF_WORD = rx(r"\bif\b|\bwhen\b|in (?:the )?case of")
+
+
 def _status_conditional(x: str, m: re.Match[str]) -> bool:
     """Is the receptor status at `m` the condition of another rule rather than an entry rule
     ("If HER2-positive, ...", "Patients with ER+ disease must have received ...")?"""
-    if _HER2_IF.search(x[max(0, m.start() - 60) : m.start()]):
-        before_if = _rx(r"\bif\b|\bwhen\b|in (?:the )?case of").search(
-            x[max(0, m.start() - 60) : m.start()]
-        )
-        return bool(before_if) or bool(_HER2_THEN_TREATED.match(x, m.end()))
-    subject = _HER2_SUBJECT_AFTER.match(x, m.end())
-    return bool(subject and _HER2_THEN_TREATED.match(x, subject.end()))
+    before = x[max(0, m.start() - 60) : m.start()]
+    if _STATUS_IF.search(before):
+        return bool(_STATUS_IF_WORD.search(before) or _STATUS_THEN_TREATED.match(x, m.end()))
+    subject = _STATUS_SUBJECT_AFTER.match(x, m.end())
+    return bool(subject and _STATUS_THEN_TREATED.match(x, subject.end()))
 
 
 _HER2_LOW = rx(

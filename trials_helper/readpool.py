@@ -111,10 +111,10 @@ class _Reading:
         self.slices: list[tuple[int, Future]] = []
         self.sent = 0  # trials handed to the pool so far
 
-    def attach(self, pool: Executor | None) -> None:
+    def attach(self, pool: Executor | None, workers: int) -> None:
         if pool is not None:
             self.pool = pool
-            self.size = max(1, -(-self.expected // (_workers(pool) * SLICES_PER_WORKER)))
+            self.size = max(1, -(-self.expected // (workers * SLICES_PER_WORKER)))
             self._send()
 
     def add(self, trial: Trial) -> None:
@@ -164,20 +164,18 @@ def read_trials(
     trials: Sequence[Trial],
     pool: Executor | None = None,
     *,
+    workers: int = 1,
     progress: Progress | None = None,
     done_before: int = 0,
     total: int | None = None,
 ) -> list[TrialFacets]:
-    """Every trial's facets, in order: on the pool when there is one, else here."""
+    """Every trial's facets, in order: on the pool of `workers` processes when there is one,
+    else here."""
     reading = _Reading(len(trials), progress, done_before, total or len(trials))
-    reading.attach(pool)
+    reading.attach(pool, workers)
     for trial in trials:
         reading.add(trial)
     return reading.finish()
-
-
-def _workers(pool: Executor) -> int:
-    return getattr(pool, "_max_workers", 1) or 1
 
 
 class _Starter:
@@ -216,7 +214,7 @@ def read_studies(
         seen: set[str] = set()
         for study, key in zip(studies, keys, strict=True):
             if starter is not None and reading.pool is None and starter.ready():
-                reading.attach(starter.pool())
+                reading.attach(starter.pool(), workers)
             trial = parse_study(study)
             if trial.nct_id and trial.nct_id in seen:
                 continue
@@ -225,7 +223,7 @@ def read_studies(
             if key not in stored:
                 reading.add(trial)
         if starter is not None and reading.pool is None:
-            reading.attach(starter.pool())
+            reading.attach(starter.pool(), workers)
         reading.total = len(kept)
         if len(kept) > len(reading.trials):
             reading.step(len(kept) - len(reading.trials))  # the stored readings
