@@ -24,6 +24,7 @@ from .text import (
     expand_leading,
     factor,
     first_chars,
+    required_literals,
     start_chars,
 )
 
@@ -119,25 +120,27 @@ class Scanner(NamedTuple):
 
     `starts` is every pattern of the book as one tree-shaped alternation inside a lookahead: it
     stops at each position where some cue starts (overlapping ones too). There, only the
-    patterns whose first characters stand there are tried, each once, and a pattern is not
-    tried inside its own previous match, which is exactly what a separate `finditer` per
-    pattern yields.
+    patterns one of whose alternatives starts with the characters standing there are tried,
+    each once, and a pattern is not tried inside its own previous match, which is exactly what
+    a separate `finditer` per pattern yields. A pattern that may start with any word
+    ("\\w+-induced") runs on its own, and only in sentences holding the words it needs.
     """
 
     starts: re.Pattern[str]
     by_prefix: dict[str, tuple[Entry, ...]]  # first 1 to _KEY characters -> patterns
     memo: dict[str, tuple[Entry, ...]]  # the text's next _KEY characters -> patterns to try
     slots: int
+    apart: tuple[tuple[Entry, tuple[str, ...]], ...] = ()  # (pattern, words it needs)
 
     def candidates(self, key: str) -> tuple[Entry, ...]:
-        """The patterns that may match where the text goes on with `key` (each pattern is
-        filed under prefixes of one length only, so no pattern comes twice)."""
+        """The patterns that may match where the text goes on with `key`, each once."""
         found = self.memo.get(key)
         if found is None:
             table = self.by_prefix
-            found = ()
+            every: list[Entry] = []
             for n in range(len(key) + 1):
-                found += table.get(key[:n], ())
+                every += table.get(key[:n], ())
+            found = tuple(dict.fromkeys(every))
             if len(self.memo) < 50_000:
                 self.memo[key] = found
         return found
@@ -150,18 +153,30 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _KEY = 4  # patterns are looked up by up to this many first characters
 
 
+def _alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern, leading groups spelled out."""
+    return [
+        plain
+        for alt in _top_level(_NAMED_GROUP.sub("(?:", source))
+        for plain in expand_leading(alt)
+    ]
+
+
 def _prefixes(source: str) -> set[str] | None:
-    """The first characters every match starts with, as many as every alternative spells out
-    (1 to _KEY); None when some alternative starts with a class or group."""
-    starts = set()
-    for alt in _top_level(_NAMED_GROUP.sub("(?:", source)):
-        for plain in expand_leading(alt):
-            start = _plain_start(plain)[0]
-            if not start:
-                return None
-            starts.add(start)
-    k = min(_KEY, *map(len, starts))
-    return {x[:k] for x in starts}
+    """The keys a pattern is filed under: for each alternative, the first characters it spells
+    out (up to _KEY), or the single characters it can start with; None when some alternative
+    can start with any character."""
+    keys: set[str] = set()
+    for alt in _alternatives(source):
+        start = _plain_start(alt)[0]
+        if start:
+            keys.add(start[:_KEY])
+            continue
+        chars = start_chars(alt)
+        if chars is None:
+            return None
+        keys |= set(chars)
+    return keys
 
 
 def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source: str) -> Scanner:
@@ -169,28 +184,35 @@ def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source:
     entries.append((_PSEUDO_RULE, pseudo))
     sources = [src for rule in rules for src in rule.sources] + [pseudo_source]
     by_prefix: dict[str, list[Entry]] = {}  # "" holds the patterns that can start anywhere
+    apart: list[tuple[Entry, tuple[str, ...]]] = []
     for slot, ((rule, pattern), source) in enumerate(zip(entries, sources, strict=True)):
         entry = (slot, rule, pattern)
         known = _prefixes(source)
         if known is None:
-            chars = start_chars(source)
-            known = set(chars) if chars is not None else {""}
+            needs = required_literals(source)
+            if needs:
+                apart.append((entry, needs))
+                continue
+            known = {""}
         for key in known:
             by_prefix.setdefault(key, []).append(entry)
     # one tree of every alternative (named groups dropped: names repeat across patterns)
+    alone = {entry[0] for entry, _needs in apart}
     every = factor(
         sorted(
             {
                 plain
-                for src in sources
-                for alt in _top_level(_NAMED_GROUP.sub("(?:", src))
-                for plain in expand_leading(alt)
+                for slot, src in enumerate(sources)
+                if slot not in alone
+                for plain in _alternatives(src)
             }
         )
     )
-    starts = re.compile(rf"(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
+    first = first_chars(every)  # lets the engine skip positions no cue can start at
+    ahead = f"(?=[{re.escape(first)}])" if first else ""
+    starts = re.compile(rf"{ahead}(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
     table = {key: tuple(found) for key, found in by_prefix.items()}
-    return Scanner(starts, table, {}, len(entries))
+    return Scanner(starts, table, {}, len(entries), tuple(apart))
 
 
 @lru_cache(maxsize=1)
@@ -236,6 +258,12 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
     assert scanner is not None
     found: list[Cue] = []
     done = [0] * scanner.slots  # where each pattern's previous match ended
+    matches: list[tuple[int, re.Match[str]]] = [
+        (index, m)
+        for (_slot, index, pattern), needs in scanner.apart
+        if any(map(lower.__contains__, needs))
+        for m in pattern.finditer(lower)
+    ]
     for at in scanner.starts.finditer(lower):
         p = at.start()
         for slot, index, pattern in scanner.candidates(lower[p : p + _KEY]):
@@ -245,22 +273,26 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
             if m is None:
                 continue
             done[slot] = m.end()
-            if index == _PSEUDO_RULE:
-                found.append(Cue("pseudo", BOTH, 0, m.start(), m.end()))
-                continue
-            rule = book.rules[index]
-            category = rule.category
-            if category == "window":
-                days = _window_days(m)
-                if days is not None and days > book.max_washout_days:
-                    category = "long_window"  # "within 5 years": a bar, not a wait
-            found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
+            matches.append((index, m))
+    for index, m in matches:
+        if index == _PSEUDO_RULE:
+            found.append(Cue("pseudo", BOTH, 0, m.start(), m.end()))
+            continue
+        rule = book.rules[index]
+        category = rule.category
+        if category == "window":
+            days = _window_days(m)
+            if days is not None and days > book.max_washout_days:
+                category = "long_window"  # "within 5 years": a bar, not a wait
+        found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
     return resolve(found)
 
 
 def resolve(found: list[Cue]) -> list[Cue]:
     """Overlapping cues: a longer cue over these words wins; cues over exactly the same words
     all stand; pseudo-cues win and then drop out."""
+    if len(found) < 2:
+        return [c for c in found if c.category != "pseudo"]
     found.sort(key=lambda c: (c.start - c.end, c.start, c.category, c.direction))
     kept: list[Cue] = []
     for cue in found:
@@ -398,12 +430,14 @@ def _list_opener(lower: str, at: int) -> int | None:
     return max(0, at - 160) + found.start()
 
 
-def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) -> list[set[str]]:
+def modifiers(
+    lower: str, targets: list[Target], book: CueBook | None = None
+) -> list[frozenset[str]]:
     """For each mention, the set of cue categories that reach it."""
     book = book or cue_book()
     cues = find_cues(lower, book)
     if not cues:
-        return [set() for _ in targets]
+        return [frozenset() for _ in targets]
     stops = book.terminators if book.may_stop(lower) else None
     paren = "(" in lower
     insides = [_inside(lower, c) if paren else None for c in cues]
@@ -412,12 +446,14 @@ def modifiers(lower: str, targets: list[Target], book: CueBook | None = None) ->
         place = _Place.of(lower, t, paren)
         breast = _after_breast(lower, t, cues)
         out.append(
-            {
-                c.category
-                for c, inside in zip(cues, insides, strict=True)
-                if _reaches(c, inside, t, place, lower, stops)
-                and not (breast and c.category == "other_tumour" and c.start >= t.end)
-            }
+            frozenset(
+                [
+                    c.category
+                    for c, inside in zip(cues, insides, strict=True)
+                    if _reaches(c, inside, t, place, lower, stops)
+                    and not (breast and c.category == "other_tumour" and c.start >= t.end)
+                ]
+            )
         )
     return out
 

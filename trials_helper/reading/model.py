@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class PriorValue(StrEnum):
@@ -54,18 +55,18 @@ class Cohort:
         return f"{self.name} ({self.definition})" if self.definition else self.name
 
 
-@dataclass(frozen=True)
-class Clause:
-    """One criterion with its side and the cohort it belongs to (None: everyone)."""
+class Clause(NamedTuple):
+    """One criterion with its side and the cohort it belongs to (None: everyone); a named tuple
+    because a thousand studies hold twenty thousand of them."""
 
     side: str  # eligibility.INCLUSION / EXCLUSION / UNKNOWN_SIDE
     text: str
     cohort: Cohort | None = None
 
 
-@dataclass(frozen=True)
-class Mention:
-    """One earlier-treatment mention read in context: the column value it sets and why."""
+class Mention(NamedTuple):
+    """One earlier-treatment mention read in context: the column value it sets and why (a named
+    tuple: a thousand studies hold about nine thousand)."""
 
     column: str  # one of PRIOR_COLUMNS
     value: PriorValue

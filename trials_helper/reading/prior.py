@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..eligibility import EXCLUSION
@@ -61,7 +61,7 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
                 (
                     column,
                     value,
-                    frozenset(cats),
+                    cats,
                     why,
                     doubt,
                     target.words,
@@ -201,9 +201,9 @@ def _mark_routes(clauses: Sequence[Clause], found: list[list[Mention]]) -> None:
             found[i] = [
                 m
                 if (m.column, m.value) in shared or m.value is PriorValue.ANY
-                else replace(m, binding=Binding.ROUTE, route=i)
+                else m._replace(binding=Binding.ROUTE, route=i)
                 if m.binding is Binding.ALL
-                else replace(m, doubt=True)
+                else m._replace(doubt=True)
                 for m in found[i]
             ]
 

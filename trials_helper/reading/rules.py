@@ -24,7 +24,8 @@ class FacetRule:
     counter: str
 
     def holds(self, categories: Collection[str]) -> bool:
-        return self.when <= set(categories) and not (self.unless & set(categories))
+        found = categories if isinstance(categories, frozenset | set) else set(categories)
+        return self.when <= found and not (self.unless & found)
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +52,13 @@ def facet_rules() -> dict[str, tuple[FacetRule, ...]]:
 
 def decide(side: str, categories: Collection[str]) -> FacetRule | None:
     """The first rule of the side that holds, or None (the mention sets no rule)."""
-    for rule in facet_rules()["exclusion" if side == EXCLUSION else "inclusion"]:
+    return _decide(side == EXCLUSION, frozenset(categories))
+
+
+@lru_cache(maxsize=4096)
+def _decide(exclusion: bool, categories: frozenset[str]) -> FacetRule | None:
+    """decide() for one side and set of cue categories (few sets recur across all texts)."""
+    for rule in facet_rules()["exclusion" if exclusion else "inclusion"]:
         if rule.holds(categories):
             return rule
     return None
