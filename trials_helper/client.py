@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from .config import Settings, load_settings
 from .errors import (
     RegistryDataError,
@@ -31,10 +29,12 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
     from .cache import CacheStatus
 
-# .cache (requests-cache and its backends, a fifth of a second to import) is imported where a
-# session is made: a search from a snapshot file never needs it.
+# requests (a tenth of a second to import) and .cache (requests-cache and its backends, a fifth)
+# are imported where they are used: a search from a snapshot file never needs them.
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,8 @@ class RegistryClient:
     def _get(self, params: Mapping[str, str], *, refresh: bool, cache_only: bool) -> Page:
         """One page: from the cache when fresh, else from the registry; when the registry
         fails, from the cached copy (however old), marked stale with the reason."""
+        import requests
+
         session = self.session
         request = session.prepare_request(
             requests.Request("GET", self.studies_url, params=dict(params))
@@ -505,6 +507,8 @@ class RegistryClient:
             return previous
 
     def _first_page_expired(self, query: SearchQuery) -> bool:
+        import requests
+
         request = self.session.prepare_request(
             requests.Request("GET", self.studies_url, params=query.params(self.settings.page_size))
         )
@@ -580,6 +584,8 @@ def _reason(error: RegistryError) -> str:
 
 def _timed_out(exc: BaseException) -> bool:
     """A time-out (connect or read, or a retry budget spent on them), not a refusal."""
+    import requests
+
     return (
         isinstance(exc, requests.Timeout)
         or "timed out" in str(exc).lower()

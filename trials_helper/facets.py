@@ -1574,12 +1574,16 @@ def _cohort_facets(
     mentions: list[Mention],
     breast: bool,
     is_meta: bool,
+    study: Mapping[str, Facet],
 ) -> tuple[CohortFacets, ...]:
-    """Each cohort's own facets: the clauses that bind everyone plus its own."""
+    """Each cohort's own facets: the clauses that bind everyone plus its own. `study` holds the
+    study-level readings of `_COHORT_RULES`: where no cohort's criteria pass a rule's gate, the
+    criteria that bind everyone read as the whole study does, so that reading is reused."""
     cohorts = cohorts_of(clauses)
     if not cohorts:
         return ()
     everyone = [c for c in clauses if c.cohort is None]
+    cohort_texts = [c.text for c in clauses if c.cohort is not None]
     base = _Text(
         trial,
         tuple(c.text for c in everyone if c.side != EXCLUSION),
@@ -1602,7 +1606,9 @@ def _cohort_facets(
                 facets[name] = rule(sub, is_meta)
             else:
                 if name not in shared:
-                    shared[name] = rule(base, is_meta)
+                    shared[name] = (
+                        rule(base, is_meta) if any(map(reads, cohort_texts)) else study[name]
+                    )
                 facets[name] = shared[name]
         for name in PRIOR_FACETS:
             facets[name] = _prior_facet(
@@ -1624,26 +1630,27 @@ def classify_trial(trial: Trial) -> TrialFacets:
         name: _prior_facet(name, study_reading(name, mentions, is_meta), breast, t.title)
         for name in PRIOR_FACETS
     }
+    study = {name: rule(t, is_meta) for name, rule, _reads in _COHORT_RULES}
     facets = TrialFacets(
         nct_id=trial.nct_id,
         admits_metastatic=metastatic,
-        hr=_hr(t),
-        her2=_her2(t),
-        brca=_brca(t, is_meta),
-        pdl1=_pdl1(t, is_meta),
-        biomarkers=_biomarkers(t, is_meta),
+        hr=study["hr"],
+        her2=study["her2"],
+        brca=study["brca"],
+        pdl1=study["pdl1"],
+        biomarkers=study["biomarkers"],
         prior_cdk46=prior["prior_cdk46"],
         prior_endocrine=prior["prior_endocrine"],
         prior_chemo=prior["prior_chemo"],
-        brain_mets=_brain(t),
-        menopause=_menopause(t),
+        brain_mets=study["brain_mets"],
+        menopause=study["menopause"],
         categories=categories,
         prior_her2=prior["prior_her2"],
         prior_adc=prior["prior_adc"],
         prior_immunotherapy=prior["prior_immunotherapy"],
         prior_parp=prior["prior_parp"],
         intervention_categories=per,
-        cohorts=_cohort_facets(trial, t, clauses, mentions, breast, is_meta),
+        cohorts=_cohort_facets(trial, t, clauses, mentions, breast, is_meta, study),
     )
     for name in (
         "admits_metastatic",

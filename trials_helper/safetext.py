@@ -28,6 +28,8 @@ _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]
 
 def clean(text: str) -> str:
     """The text without NUL, control characters and direction overrides."""
+    if text.isprintable():  # none of them is printable: most texts need no pass at all
+        return text
     return _HIDDEN.sub("", text)
 
 

@@ -161,6 +161,8 @@ def _list(obj: Any, *path: str) -> list[Any]:
 def _text(value: Any) -> str:
     """Registry text without NUL, control characters or direction overrides (U+202E made a
     line read backwards in the page, the sheets and the CSV)."""
+    if type(value) is str and value.isprintable():  # nearly every field: nothing to drop
+        return value.strip()
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     return clean(text).strip()
 
