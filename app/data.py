@@ -9,8 +9,10 @@ repeats no reading; a change that gives the same inputs again repeats nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
@@ -52,12 +54,56 @@ def warm_up() -> threading.Thread:
     return _background(reading.warm_up, "trials-helper-warm-reader")
 
 
+class Quiet:
+    """Whether a page is being drawn in any session. Background work waits at its pauses until
+    none has been for `SETTLE` seconds (threads share one interpreter lock, and the browser the
+    processors: a page drawn beside it took up to three times as long)."""
+
+    SETTLE = 0.5  # seconds after the last page was drawn
+
+    def __init__(self) -> None:
+        self._drawing = 0
+        self._last = 0.0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def drawing(self) -> Iterator[None]:
+        with self._changed:
+            self._drawing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._drawing -= 1
+                self._last = time.monotonic()
+                self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Return once no page has been drawn for SETTLE seconds."""
+        with self._changed:
+            while True:
+                if self._drawing:
+                    self._changed.wait()
+                    continue
+                left = self._last + self.SETTLE - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
+
+
+@st.cache_resource(show_spinner=False)
+def quiet() -> Quiet:
+    return Quiet()
+
+
 @st.cache_resource(show_spinner=False)
 def warm_places() -> threading.Thread:
-    """Once per process, after the first results are drawn: the place indexes (about a second),
-    so typing the first place does not wait for them. Started earlier, the work slowed the
-    first load by more than a second (threads share one interpreter lock)."""
-    return _background(geo.warm_up, "trials-helper-warm-places")
+    """Once per process, after the first results are drawn: the place indexes (about half a
+    second of work), so typing the first place does not wait for them. The work pauses while
+    any page is drawn (`Quiet`); started before the first results, it slowed the first load
+    by more than a second."""
+    pause = quiet().wait
+    return _background(lambda: geo.warm_up(pause), "trials-helper-warm-places")
 
 
 class _ProgressBar:

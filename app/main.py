@@ -22,6 +22,11 @@ TABS = (
 
 
 def run() -> None:
+    with data.quiet().drawing():  # background work waits meanwhile
+        _page()
+
+
+def _page() -> None:
     st.set_page_config(
         page_title="Trials helper: metastatic breast cancer", page_icon="🎗️", layout="wide"
     )

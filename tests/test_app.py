@@ -608,3 +608,24 @@ def test_a_progress_bar_shows_while_the_set_loads_and_not_after(registry, monkey
     set_profile(at, hr="positive")
     AppTest.from_file(APP, default_timeout=120).run()  # another visitor: the set is kept
     assert len(bars) == 1 and len(registry.calls) == 1
+
+
+def test_background_work_waits_while_a_page_is_drawn(monkeypatch):
+    """The place index is built on a thread of the app's process; it waits at its pauses
+    while any page is drawn and for a moment after, so a profile change is not slowed."""
+    import threading
+    import time
+
+    from app.data import Quiet
+
+    monkeypatch.setattr(Quiet, "SETTLE", 0.2)
+    quiet = Quiet()
+    passed = threading.Event()
+    waiter = threading.Thread(target=lambda: (quiet.wait(), passed.set()), daemon=True)
+    with quiet.drawing():
+        waiter.start()
+        assert not passed.wait(0.3)  # a page is being drawn: the work waits
+        ended = time.monotonic()
+    assert passed.wait(5)
+    assert time.monotonic() - ended >= 0.15  # and a moment after it is drawn
+    quiet.wait()  # nothing drawn since: returns at once after the settle time

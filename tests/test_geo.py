@@ -214,3 +214,37 @@ def test_site_rows_for_the_map(big):
     assert tuple(frame.columns) == SITE_ROW_COLUMNS
     assert len(frame) == 1148 and int(frame["is_recruiting"].sum()) == 659
     assert frame["distance"].notna().sum() == 1144
+
+
+@pytest.mark.parametrize(
+    ("name", "folded"),
+    [
+        ("St. John's", "st john s"),
+        ("WINSTON-SALEM", "winston salem"),
+        ("  Ann   Arbor ", "ann arbor"),
+        ("Montréal", "montreal"),
+        ("São Paulo", "sao paulo"),
+        ("Düsseldorf (Altstadt)", "dusseldorf altstadt"),
+        ("Łódź", "odz"),  # letters with no decomposition drop, as they always did
+        ("", ""),
+    ],
+)
+def test_place_names_fold_the_same_with_or_without_accents(name, folded):
+    from trials_helper.geo import _fold
+
+    assert _fold(name) == folded
+
+
+def test_the_background_place_index_pauses_and_gives_the_same_index(monkeypatch):
+    """The app builds the place index on a background thread that stops at each pause while a
+    page is drawn; the index is the one a place typed first would build."""
+    from trials_helper import geo
+
+    built = geo._city_index()
+    monkeypatch.setattr(geo, "_CITY_INDEX", [])
+    pauses = []
+    geo.warm_up(lambda: pauses.append(1))
+    cities, _, _ = geo._geonames()
+    assert len(pauses) >= len(cities) // geo._CHUNK  # a pause every few thousand cities
+    assert geo._city_index() == built
+    assert geo.geocode("Montreal").lat == pytest.approx(45.5, abs=0.2)

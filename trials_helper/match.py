@@ -7,13 +7,13 @@ Like datasette's filters, each rule yields both the machine verdict and a human 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from .eligibility import Criterion, split_criteria
+from .eligibility import split_criteria
 from .facets import Facet, TrialFacets, classify_trial
 from .geo import SiteDistance
 from .profile import UNKNOWN, Profile
@@ -511,9 +511,7 @@ def level_of(verdicts: Iterable[Verdict]) -> Level:
     return POSSIBLE
 
 
-def verdicts_for(
-    profile: Profile, trial: Trial, facets: TrialFacets, criteria: Sequence[Criterion] | None = None
-) -> tuple[Verdict, ...]:
+def verdicts_for(profile: Profile, trial: Trial, facets: TrialFacets) -> tuple[Verdict, ...]:
     out: list[Verdict] = []
     for name, rule in FACET_RULES:
         verdict = rule(profile, getattr(facets, name))
@@ -536,14 +534,13 @@ def match_trial(
     location_known: bool = False,
 ) -> TrialMatch:
     facets = facets or classify_trial(trial)
-    criteria = split_criteria(trial.eligibility_criteria)
     # a person may join when one cohort fits: match each cohort, keep the best
     candidates: list[tuple[str, TrialFacets]] = [
         (c.label, facets.for_cohort(c)) for c in facets.cohorts if is_breast_cohort(c.cohort)
     ] or [("", facets)]
     scored = []
     for label, own in candidates:
-        verdicts = verdicts_for(profile, trial, own, criteria)
+        verdicts = verdicts_for(profile, trial, own)
         level = level_of(verdicts)
         counts = sum(v.verdict == ASK for v in verdicts)
         scored.append((LEVELS.index(level), counts, label, own, verdicts, level))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -366,6 +367,7 @@ def is_study(item: Any) -> bool:
     return isinstance(item, Mapping) and bool(study_id(item))
 
 
+@lru_cache(maxsize=256)  # a few dozen distinct ages ("18 Years"), read at every match
 def _age_years(text: str) -> float | None:
     """'18 Years' -> 18.0, '6 Months' -> 0.5; None when absent or unreadable."""
     parts = text.split()
