@@ -139,3 +139,22 @@ def test_snapshot_files_get_the_usual_permissions(registry, tmp_path):
         os.umask(old)
     for path in (out, tmp_path / "s.meta.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_the_command_exits_with_the_code_of_its_work_and_leaves_the_rest_to_the_exit(
+    monkeypatch,
+):
+    """`trials-helper` (cli.run) exits with main()'s code; what the work built stays frozen
+    for the exit instead of being walked by the collector one last time."""
+    import gc
+
+    from trials_helper import cli
+
+    monkeypatch.setattr(cli, "main", lambda argv=None: 3)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            cli.run()
+        assert stopped.value.code == 3
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -7,6 +7,7 @@ Messages go to stderr; data goes to the output file or stdout.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -378,5 +379,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def run() -> None:
+    """The `trials-helper` command: main(), then exit with its code. What a search built lives
+    until the process ends, so the collector is told to leave it: its last pass over a thousand
+    studies' objects took a fifth of a second after the work was done."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
