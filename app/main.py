@@ -77,4 +77,4 @@ def _page() -> None:
         TABS[4]: render.about,
     }
     parts[view or TABS[0]]()
-    data.warm_places()
+    data.housekeeper().warm_places()

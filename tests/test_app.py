@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -629,3 +630,28 @@ def test_background_work_waits_while_a_page_is_drawn(monkeypatch):
     assert passed.wait(5)
     assert time.monotonic() - ended >= 0.15  # and a moment after it is drawn
     quiet.wait()  # nothing drawn since: returns at once after the settle time
+
+
+def test_after_a_load_the_heap_is_tidied_and_the_place_index_built_in_the_background(registry):
+    """Once the first results are drawn, one background thread builds the place indexes and
+    freezes what the load built out of the collector's way (a full collection over a thousand
+    studies' objects ended every page drawn and held back most of a profile change). The load
+    itself runs with the collector off and leaves it on."""
+    import gc
+
+    from app import data
+
+    keeper = data.housekeeper()
+    before = keeper.tidied
+    try:
+        at = start()
+        assert gc.isenabled()
+        deadline = time.monotonic() + 60
+        while keeper.tidied == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert keeper.tidied == before + 1 and gc.get_freeze_count() > 0
+        assert keeper.places_done.is_set()  # built before the tidy, so frozen with the rest
+        set_profile(at, hr="positive")  # pages drawn after it are as before
+        assert not at.exception and summary_counts(at)[0] == len(RECRUITING)
+    finally:
+        gc.unfreeze()

@@ -144,17 +144,20 @@ def test_snapshot_files_get_the_usual_permissions(registry, tmp_path):
 def test_the_command_exits_with_the_code_of_its_work_and_leaves_the_rest_to_the_exit(
     monkeypatch,
 ):
-    """`trials-helper` (cli.run) exits with main()'s code; what the work built stays frozen
-    for the exit instead of being walked by the collector one last time."""
+    """`trials-helper` (cli.run) exits with main()'s code; the work runs without the cyclic
+    collector and what it built stays frozen for the exit instead of being walked once more."""
     import gc
 
     from trials_helper import cli
 
-    monkeypatch.setattr(cli, "main", lambda argv=None: 3)
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: seen.append(gc.isenabled()) or 3)
     try:
         with pytest.raises(SystemExit) as stopped:
             cli.run()
         assert stopped.value.code == 3
+        assert seen == [False]  # the work ran without the cyclic collector
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+        gc.enable()
