@@ -663,6 +663,23 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "any",
         ),
+        # "undergoing" a treatment is being on it now: a rule about current treatment, not a bar
+        # on having had it (a patient who finished chemotherapy may join)
+        (
+            "NCT01827163",
+            "exclusion",
+            "Patients with stage IV breast cancer or undergoing chemotherapy, radiation therapy, "
+            "immunotherapy, or biotherapy for current breast cancer.",
+            "prior_chemo",
+            "any",
+        ),
+        (
+            "NCT01582971",
+            "inclusion",
+            "Undergoing chemotherapy and/or hormonal therapy for breast cancer",
+            "prior_endocrine",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
