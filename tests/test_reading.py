@@ -680,6 +680,35 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_endocrine",
             "any",
         ),
+        # "no limit on" prior lines: any number, none barred ("no" does not negate here)
+        (
+            "NCT01827787",
+            "inclusion",
+            "No limit on prior lines of endocrine therapy, but must be discontinued at least 7 "
+            "days prior to initiation of protocol therapy",
+            "prior_endocrine",
+            "any",
+        ),
+        # a rule for those who had a drug (a label "Note for prior X:", "subjects who received X
+        # must ..."): a wait for them, not a requirement for everyone ...
+        (
+            "NCT01466972",
+            "inclusion",
+            "Note for prior trastuzumab: Subjects who received Q3 weekly, Q2 weekly or Q1 weekly "
+            "must have completed therapy with trastuzumab at least 3 weeks, 2 weeks or 1 week, "
+            "respectively, prior to the first dose of study drug.",
+            "prior_her2",
+            "any",
+        ),
+        # ... while "patients who have received X will not be included" is a bar
+        (
+            "NCT00908791",
+            "exclusion",
+            "Patients who have received prior chemotherapy or receiving chemotherapy or hormonal "
+            "therapy for their breast cancer will not be included.",
+            "prior_chemo",
+            "excluded",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
