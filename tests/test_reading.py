@@ -709,6 +709,44 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_chemo",
             "excluded",
         ),
+        # HER2 is also spelled ErbB2: "anti-ErbB1/ErbB2 therapy" is anti-HER2 therapy, and its
+        # "therapy" is not "any therapy" (which would bar CDK4/6 inhibitors too)
+        (
+            "NCT01138046",
+            "exclusion",
+            "Received prior chemotherapy, immunotherapy, biologic therapy or anti-ErbB1/ErbB2 "
+            "therapy for metastatic disease.",
+            "prior_her2",
+            "excluded",
+        ),
+        (
+            "NCT01138046",
+            "exclusion",
+            "Received prior chemotherapy, immunotherapy, biologic therapy or anti-ErbB1/ErbB2 "
+            "therapy for metastatic disease.",
+            "prior_cdk46",
+            "any",
+        ),
+        # a disease hormone therapy does not suit is not one that has had it ("rapidly
+        # progressing" is the disease's pace, not progression on the therapy)
+        (
+            "NCT01138046",
+            "inclusion",
+            "Rapidly progressing or life threatening disease that are considered to be "
+            "inapplicable to hormonal therapy, as determined by the investigator.",
+            "prior_endocrine",
+            "any",
+        ),
+        # an illness that limits "the ability of the patient to receive" treatment is about
+        # treatment to come, not a bar on earlier treatment
+        (
+            "NCT00645333",
+            "exclusion",
+            "Serious comorbid illness which will limit the ability of the patient to safely "
+            "receive anticancer treatment",
+            "prior_endocrine",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
