@@ -747,6 +747,25 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_endocrine",
             "any",
         ),
+        # "biologic therapy for metastatic disease" is not "any therapy for metastatic disease":
+        # it does not bar hormone therapy ...
+        (
+            "NCT00703326",
+            "inclusion",
+            "Participant has not received prior biologic therapy for metastatic or locally "
+            "recurrent and inoperable breast cancer",
+            "prior_endocrine",
+            "any",
+        ),
+        # ... and it speaks of antibodies (anti-HER2 among them), though never firmly (below)
+        (
+            "NCT00703326",
+            "inclusion",
+            "Participant has not received prior biologic therapy for metastatic or locally "
+            "recurrent and inoperable breast cancer",
+            "prior_her2",
+            "excluded",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
@@ -916,3 +935,31 @@ def test_a_breast_item_of_a_basket_list_is_read_as_breast_cancer():
     )
     chemo = _mentions(other, "prior_chemo", "inclusion")
     assert chemo and all(m.value.value == "any" for m in chemo)
+
+
+def test_a_bar_on_biologic_therapy_is_never_firm_and_a_bare_therapy_after_a_kind_is_that_kind():
+    """The spec: "biologic therapy" on its own can be read two ways, so its bar never rules a
+    trial out; and "radiation therapy for metastatic disease" bars radiation, not every systemic
+    therapy (the words before a bare "therapy" make it a kind of its own; no corpus line has
+    that wording, so the three lines are made from the class, around a real bare "treatment")."""
+    biologic = read_prior(
+        read_clauses(
+            "Inclusion Criteria:\n\n* No prior biologic therapy for treatment of breast cancer"
+        )
+    )  # NCT00775645
+    assert biologic["prior_her2"].value is PriorValue.EXCLUDED and not biologic["prior_her2"].firm
+    assert biologic["prior_endocrine"].value is PriorValue.ANY
+    for kind in ("radiation", "local", "gene"):
+        line = (
+            f"Exclusion Criteria:\n\n* Prior chemotherapy or {kind} therapy for metastatic disease"
+        )
+        read = read_prior(read_clauses(line))
+        assert read["prior_chemo"].value is PriorValue.EXCLUDED, kind
+        assert read["prior_endocrine"].value is PriorValue.ANY, kind
+    systemic = read_prior(  # NCT00274469
+        read_clauses(
+            "Exclusion Criteria:\n\n* Previous treatment for advanced breast cancer (previous "
+            "treatment for early breast cancer is allowed)."
+        )
+    )
+    assert systemic["prior_endocrine"].value is PriorValue.EXCLUDED  # bare "treatment": all

@@ -62,6 +62,7 @@ class Target:
     columns: frozenset[str]
     group: bool  # words for several classes at once ("systemic therapy")
     specific: bool  # one drug rather than the class
+    doubt: bool = False  # words that can honestly be read two ways ("biologic therapy")
 
 
 class Lexicon:
@@ -84,11 +85,16 @@ class Lexicon:
             for p in pats:
                 m = _CASE_SENSITIVE.match(p)
                 (exact_parts if m else lower_parts).append(m.group(1) if m else p)
-        self.groups: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self.groups: list[tuple[re.Pattern[str], frozenset[str], bool]] = []
         for entry in data.get("prior_group", {}).values():
             pattern = bounded(entry["patterns"])
-            self.groups.append((pattern, frozenset(entry["classes"])))
+            self.groups.append((pattern, frozenset(entry["classes"]), bool(entry.get("doubt"))))
             lower_parts += entry["patterns"]
+        kinds = data.get("prior_group_kinds", {}).get("patterns", ())
+        # a kind word just before a bare "therapy": "radiation therapy" (never matches if none)
+        self._kind_before = re.compile(
+            r"(?<![a-z0-9])(?:" + "|".join(kinds or ["(?!)"]) + r")[\s-]+$"
+        )
         self._class_words = re.compile(
             "|".join(
                 rf"(?-i:\b{w}s?\b)" if w.isupper() else re.escape(w)
@@ -136,14 +142,15 @@ class Lexicon:
 
     def columns_of(
         self, words: str, sentence: str | None = None, start: int = 0
-    ) -> tuple[frozenset[str], bool]:
-        """The classes some words name, and whether they are group words (group patterns may
-        look ahead, so they are tried where the words stand in their sentence)."""
+    ) -> tuple[frozenset[str], bool, bool]:
+        """The classes some words name, whether they are group words (group patterns may
+        look ahead, so they are tried where the words stand in their sentence), and whether
+        they can honestly be read two ways."""
         where = (sentence, start) if sentence is not None else (words, 0)
-        for pattern, classes in self.groups:
+        for pattern, classes, doubt in self.groups:
             m = pattern.match(*where)
             if m and m.end() - m.start() == len(words):
-                return classes, True
+                return classes, True, doubt
         found = set(_word_classes(words))
         if not found and sentence is not None:
             # words whose pattern looks past them ("hormone" in "hormone-refractory")
@@ -153,7 +160,7 @@ class Lexicon:
                 if cls.pattern.match(sentence, start)
                 and not (cls.not_pattern and cls.not_pattern.fullmatch(words))
             }
-        return frozenset(found), False
+        return frozenset(found), False, False
 
     def _possible_gated(self, lower: str) -> list[re.Pattern[str]]:
         """The word-class patterns whose sure words stand in the text."""
@@ -186,9 +193,11 @@ class Lexicon:
             if start < last_end:
                 continue
             words = sentence[start:end]
-            columns, group = self.columns_of(words, sentence, start)
+            columns, group, doubt = self.columns_of(words, sentence, start)
             if not columns or (group and _AS_ROLE.search(lower, max(0, start - 8), start)):
                 continue  # "compounds received as anti-tumor therapy": a role, not a treatment
+            if group and self._kind_before.search(lower, max(0, start - 30), start):
+                continue  # "radiation therapy for metastatic disease": a kind of its own
             if group and out and not out[-1].group and start - out[-1].end <= 1:
                 # "hormone therapy for metastatic disease": the class, not all therapy
                 prev = out[-1]
@@ -198,7 +207,7 @@ class Lexicon:
                 last_end = end
                 continue
             specific = not group and not self._class_words.search(words)
-            out.append(Target(start, end, words, columns, group, specific))
+            out.append(Target(start, end, words, columns, group, specific, doubt))
             last_end = end
         return out
 

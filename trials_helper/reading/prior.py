@@ -52,7 +52,7 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
         rule = decide(side, cats)
         value = rule.value if rule else PriorValue.ANY
         why = rule.why if rule else "named, with no entry rule"
-        doubt = bool(rule and rule.doubt)
+        doubt = bool(rule and rule.doubt) or target.doubt
         if value is PriorValue.REQUIRED and _one_of_several(lower, target, targets):
             value, why = PriorValue.ANY, "one of several treatments that would do"
         specific = target.specific or (value is PriorValue.EXCLUDED and narrowed)
