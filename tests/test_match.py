@@ -250,3 +250,55 @@ def test_a_trials_own_questions_are_made_once_per_loaded_trial(monkeypatch):
     assert "No site near me" in again.questions[-1] and "No site near me" not in "".join(
         first.questions
     )
+
+
+def _one_line_trial(nct: str, line: str) -> Trial:
+    """A real criterion as the whole eligibility text of a metastatic breast cancer study."""
+    return Trial(
+        nct_id=nct,
+        brief_title="Metastatic breast cancer",
+        conditions=("Metastatic Breast Cancer",),
+        eligibility_criteria=f"Inclusion Criteria:\n\n* {line}",
+    )
+
+
+@pytest.mark.parametrize(
+    "nct, line, verdict_kind",
+    [
+        # chemotherapy in any setting: a course before or after surgery may count, and the
+        # profile counts lines for advanced disease only -> ask, never "does not meet"
+        (
+            "NCT00741260",
+            "Prior treatment with a taxane in the neoadjuvant, adjuvant, locally advanced, "
+            "and/or metastatic disease treatment setting.",
+            ASK,
+        ),
+        (
+            "NCT02574455",
+            "Prior exposure to a taxane in localized or advanced/metastatic setting.",
+            ASK,
+        ),
+        ("NCT01234402", "Has received 3 prior chemotherapy regimens in any setting", ASK),
+        # lines are counted for advanced disease: none had, the trial is not for this person
+        (
+            "NCT01048099",
+            "To begin protocol treatment, patients must have progressed after at least 1 previous "
+            "chemotherapy regimen for metastatic breast cancer.",
+            NOT_MET,
+        ),
+        # "0-1 prior" allows none: no rule at all (the issue's "0-1 read as at least one")
+        (
+            "NCT00696072",
+            "0-1 prior chemotherapy regimen for metastatic disease.",
+            None,
+        ),
+    ],
+)
+def test_earlier_chemotherapy_for_a_person_with_none_for_advanced_disease(nct, line, verdict_kind):
+    none_yet = Profile(chemo_lines="0")
+    found = [
+        v
+        for v in match_trial(none_yet, _one_line_trial(nct, line)).verdicts
+        if v.facet == "prior_chemo"
+    ]
+    assert [v.verdict for v in found] == ([verdict_kind] if verdict_kind else []), nct

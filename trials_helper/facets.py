@@ -20,7 +20,7 @@ from typing import Any, TextIO, cast
 from .eligibility import EXCLUSION, INCLUSION, split_sides
 from .reading.document import cohorts_of, read_clauses
 from .reading.lexicon import prior_classes
-from .reading.model import PRIOR_COLUMNS, Clause, Cohort, Mention, PriorValue
+from .reading.model import PRIOR_COLUMNS, Clause, Cohort, Mention, PriorValue, Setting
 from .reading.prior import PriorReading, cohort_reading, read_mentions, study_reading
 from .reading.text import (  # noqa: F401  # re-exported: tests and benches use them
     _DASHES,
@@ -885,7 +885,16 @@ def _prior_facet(name: str, reading: PriorReading, breast: bool, title: str) -> 
         return Facet(name, "any", f"No rule on earlier {what}.")
     evidence = reading.evidence
     side = "title" if evidence == title else reading.side
-    return Facet(name, value, reason, evidence, side, firm=reading.firm)
+    detail = ""
+    if (
+        name == "prior_chemo"
+        and reading.value is PriorValue.REQUIRED
+        and not any(m.setting is Setting.ADVANCED for m in reading.deciding)
+    ):
+        # "3 prior chemotherapy regimens in any setting": chemotherapy before or after surgery
+        # for early cancer may count, which a count of lines for advanced disease cannot tell
+        detail = "any_setting"
+    return Facet(name, value, reason, evidence, side, detail=detail, firm=reading.firm)
 
 
 # ------------------------------------------------------------------------------------------

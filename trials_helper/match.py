@@ -330,6 +330,16 @@ def _prior_chemo(p: Profile, f: Facet) -> Verdict | None:
             f"The trial needs {rule}. You have not entered your chemotherapy history.",
             rule,
         )
+    if f.value == "required" and lines == 0 and f.detail == "any_setting":
+        return _v(
+            f,
+            label,
+            ASK,
+            "The trial asks for earlier chemotherapy. Its words may also count chemo you had "
+            "before or after surgery. You have had none since the cancer spread, so ask if what "
+            "you had counts.",
+            rule,
+        )
     ok = (lines >= 1) == (f.value == "required")
     yours = "you have had none" if lines == 0 else f"you have had {p.chemo_lines} line(s)"
     verdict = _v(f, label, MEETS if ok else NOT_MET, f"The trial needs {rule}, and {yours}.", rule)
