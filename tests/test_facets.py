@@ -760,6 +760,11 @@ HER2_LINES = [
      "University pathology)or positive FISH", "positive"),
     ("NCT00263588", "ErbB2(HER2)overexpressing breast cancer.", "positive"),
     ("NCT01013740", "Documented overexpression of ErbB2", "positive"),
+    # "not amenable to curative resection" is a statement of its own (the registry ran the next
+    # line into it), not a negation of the HER2 status that follows
+    ("NCT01572038", "Histologically or cytologically confirmed adenocarcinoma of the breast with "
+     "metastatic or locally recurrent disease not amenable to curative resection HER2-positive "
+     "breast cancer", "positive"),
     ("NCT00021255", "Tumor must show the presence of the HER2neu gene amplification by "
      "Fluorescence In-Situ Hybridization (FISH analysis) by a designated central laboratory.",
      "positive"),

@@ -377,8 +377,12 @@ def _rx(pattern: str) -> LowerPattern:
     return LowerPattern(pattern)
 
 
+# "not amenable to curative resection", "not a candidate for": a statement of its own (often a
+# line the registry ran into the next one), not a negation of what follows it
 _NEG_BEFORE = rx(
-    r"\b(no|not|without|absence of|free of|never|none|negative for|non)\b[^.;:]{0,40}$"
+    r"\b(no|not(?!\s+(?:be\s+)?(?:amenable|suitable|eligible|candidates?|a\s+candidate|"
+    r"appropriate|curable|resectable|operable)\b)|without|absence of|free of|never|none|"
+    r"negative for|non)\b[^.;:]{0,40}$"
 )
 
 
