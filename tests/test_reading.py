@@ -226,6 +226,8 @@ def test_document_keeps_each_clause_cohort():
         ("(Cohort 3) Prior taxane in the metastatic setting", "Cohort 3"),
         ("Phase Ib only: prior fulvestrant is allowed", "Phase Ib"),
         ("Part 2: at least one prior line of endocrine therapy", "Part 2"),
+        # a part named after the rule (NCT00951665)
+        ("Prior trastuzumab in any line of therapy (Phase Ib patients only)", "Phase Ib"),
         ("For HR-positive patients: progression on endocrine therapy", "HR-positive"),
         ("PROC participants must have received platinum", "PROC group"),
         (
@@ -765,6 +767,35 @@ def test_a_rule_every_route_sets_still_binds():
             "recurrent and inoperable breast cancer",
             "prior_her2",
             "excluded",
+        ),
+        # "if" reaches past a long definition in parentheses (24 words)
+        (
+            "NCT00054132",
+            "inclusion",
+            "If human epidermal growth factor receptor 2 (Her2)/neu-positive (defined as 3+ by "
+            "immunohistochemistry [IHC] or positive by fluorescence in situ hybridization [FISH]), "
+            "prior therapy with trastuzumab required",
+            "prior_her2",
+            "any",
+        ),
+        # "for patients where ...": a rule for some
+        (
+            "NCT04704661",
+            "inclusion",
+            "For patients where DS8201a is approved as standard of care, prior treatment with "
+            "DS8201a is not allowed",
+            "prior_adc",
+            "any",
+        ),
+        # a bar on the study drug in the age rule's reason is not a bar on earlier treatment
+        (
+            "NCT00721630",
+            "inclusion",
+            "Age or = to 18. Because no dosing or adverse event data are currently available on "
+            "the use of lapatinib in patients <18 years of age, children are excluded from this "
+            "study.",
+            "prior_her2",
+            "any",
         ),
         # sensitive to a drug: it was given
         (

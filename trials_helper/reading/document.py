@@ -27,7 +27,11 @@ _PREFIX = re.compile(
     r"(?:\s*\((?P<def>[^)]{2,100})\))?(?:\s+only)?\s*(?:[:\])\-]|$)\s*(?P<rest>.*)$",
     re.I,
 )
-_INLINE = re.compile(rf"\((?:for |in )?(?P<name>{_NAME})(?:\s+only)?\)", re.I)
+# "(Cohort 3)", "(for Part 2 only)", "(Phase Ib patients only)"
+_INLINE = re.compile(
+    rf"\((?:for |in )?(?P<name>{_NAME})(?:\s+(?:patients|participants|subjects))?(?:\s+only)?\)",
+    re.I,
+)
 # "For HR-positive patients:", "For patients with TNBC:"
 _SUBGROUP = re.compile(
     r"^\W*(?:for|in) (?:(?:patients|participants|subjects|women|those) (?:with|who have) )?"
