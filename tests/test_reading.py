@@ -797,6 +797,25 @@ def test_a_rule_every_route_sets_still_binds():
             "prior_her2",
             "any",
         ),
+        # a wait: "has been completed prior to initiation of study treatment" (the number of
+        # weeks follows in the list after "according to the following:")
+        (
+            "NCT02312622",
+            "inclusion",
+            "Prior chemotherapy, including other investigational therapy, has been completed prior "
+            "to initiation of study treatment, according to the following:",
+            "prior_chemo",
+            "any",
+        ),
+        # "the following" is a list to come, not "following" a treatment
+        (
+            "NCT02961790",
+            "exclusion",
+            "Any of the following current (=< 4 weeks prior) or planned therapies: "
+            "Antineoplastic chemotherapy (anti-HER2 agents allowed)",
+            "prior_chemo",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
