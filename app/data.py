@@ -104,12 +104,12 @@ class Housekeeper:
     - the place indexes, once, after the first results (about half a second of work), so
       typing the first place does not wait for them; started before the first results, the
       work slowed the first load by more than a second;
-    - after each load of a study set, the heap is tidied: one full collection, then what is left
-      (the loaded studies, their readings, the place indexes) is frozen out of the collector's
-      way (`gc.freeze`). Without it, every page drawn ended with a full collection over a
-      thousand studies' objects (0.25-0.3 s with the interpreter lock held, before any of the
-      page reached the browser: most of a profile change). Later tidies unfreeze and collect
-      first (0.3 s, while no page is drawn), so a set dropped from the cache is still freed.
+    - after each load of a study set, the heap is tidied: what is there (the loaded studies,
+      their readings, the place indexes) is frozen out of the collector's way (`gc.freeze`).
+      Without it, every page drawn ended with a full collection over a thousand studies'
+      objects (0.25-0.3 s with the interpreter lock held, before any of the page reached the
+      browser: most of a profile change). Later tidies unfreeze and collect first (0.3 s, while
+      no page is drawn), so a set dropped from the cache is still freed.
     """
 
     def __init__(self, quiet: Quiet) -> None:

@@ -505,6 +505,16 @@ def test_a_rule_every_route_sets_still_binds():
     assert v.verdict == NOT_MET
 
 
+_BIOLOGIC_LINE = (  # NCT00703326
+    "Participant has not received prior biologic therapy for metastatic or locally recurrent and "
+    "inoperable breast cancer"
+)
+_ERBB_LINE = (  # NCT01138046
+    "Received prior chemotherapy, immunotherapy, biologic therapy or anti-ErbB1/ErbB2 therapy for "
+    "metastatic disease."
+)
+
+
 @pytest.mark.parametrize(
     "nct, side, line, column, value",
     [
@@ -716,16 +726,14 @@ def test_a_rule_every_route_sets_still_binds():
         (
             "NCT01138046",
             "exclusion",
-            "Received prior chemotherapy, immunotherapy, biologic therapy or anti-ErbB1/ErbB2 "
-            "therapy for metastatic disease.",
+            _ERBB_LINE,
             "prior_her2",
             "excluded",
         ),
         (
             "NCT01138046",
             "exclusion",
-            "Received prior chemotherapy, immunotherapy, biologic therapy or anti-ErbB1/ErbB2 "
-            "therapy for metastatic disease.",
+            _ERBB_LINE,
             "prior_cdk46",
             "any",
         ),
@@ -754,8 +762,7 @@ def test_a_rule_every_route_sets_still_binds():
         (
             "NCT00703326",
             "inclusion",
-            "Participant has not received prior biologic therapy for metastatic or locally "
-            "recurrent and inoperable breast cancer",
+            _BIOLOGIC_LINE,
             "prior_endocrine",
             "any",
         ),
@@ -763,8 +770,7 @@ def test_a_rule_every_route_sets_still_binds():
         (
             "NCT00703326",
             "inclusion",
-            "Participant has not received prior biologic therapy for metastatic or locally "
-            "recurrent and inoperable breast cancer",
+            _BIOLOGIC_LINE,
             "prior_her2",
             "excluded",
         ),

@@ -208,9 +208,7 @@ def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source:
             }
         )
     )
-    first = first_chars(every)  # lets the engine skip positions no cue can start at
-    ahead = f"(?=[{re.escape(first)}])" if first else ""
-    starts = re.compile(rf"{ahead}(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
+    starts = re.compile(rf"(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
     table = {key: tuple(found) for key, found in by_prefix.items()}
     return Scanner(starts, table, {}, len(entries), tuple(apart))
 
