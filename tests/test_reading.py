@@ -822,6 +822,68 @@ _ERBB_LINE = (  # NCT01138046
             "prior_chemo",
             "any",
         ),
+        # "non-hormonal" takes hormone therapy out: every other class is barred
+        (
+            "NCT01572038",
+            "exclusion",
+            "Previous systemic non-hormonal anti-cancer therapy for metastatic or locally "
+            "recurrent disease",
+            "prior_endocrine",
+            "any",
+        ),
+        (
+            "NCT01572038",
+            "exclusion",
+            "Previous systemic non-hormonal anti-cancer therapy for metastatic or locally "
+            "recurrent disease",
+            "prior_cdk46",
+            "excluded",
+        ),
+        (
+            "NCT00593346",
+            "exclusion",
+            "Prior non-hormonal therapy for the present breast cancer, including radiation therapy "
+            "or chemotherapy.",
+            "prior_endocrine",
+            "any",
+        ),
+        # untreated with one class is untreated with that class only
+        (
+            "NCT00370552",
+            "inclusion",
+            "Locally recurrent or metastatic breast cancer, previously untreated with chemotherapy "
+            "for advanced disease.",
+            "prior_endocrine",
+            "any",
+        ),
+        # now, not before: a criterion that opens with "Receiving", "while participating in
+        # this study"
+        ("NCT00403130", "exclusion", "Receiving hormonal therapy", "prior_endocrine", "any"),
+        (
+            "NCT02018458",
+            "exclusion",
+            "Any other investigational or anti-cancer treatments while participating in this "
+            "study.",
+            "prior_endocrine",
+            "any",
+        ),
+        # kinds of their own: an investigational therapy, a therapy that names its target
+        (
+            "NCT01269346",
+            "exclusion",
+            "Prior chemotherapy, biologic therapy, or investigational therapy for locally "
+            "recurrent or metastatic HER2 breast cancer.",
+            "prior_endocrine",
+            "any",
+        ),
+        (
+            "NCT00281697",
+            "exclusion",
+            "Prior therapy with bevacizumab or other vascular endothelial growth factor (VEGF) "
+            "pathway-targeted therapy.",
+            "prior_cdk46",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",

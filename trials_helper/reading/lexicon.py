@@ -90,6 +90,11 @@ class Lexicon:
             pattern = bounded(entry["patterns"])
             self.groups.append((pattern, frozenset(entry["classes"]), bool(entry.get("doubt"))))
             lower_parts += entry["patterns"]
+        # "non-hormonal" before group words takes its class out of them
+        self._group_not = tuple(
+            (re.compile(rf"(?<![a-z0-9])(?:{p})(?:[\s-]+[a-z][\w-]*){{0,2}}[\s-]+$"), frozenset(c))
+            for p, c in data.get("prior_group_not", {}).items()
+        )
         kinds = data.get("prior_group_kinds", {}).get("patterns", ())
         # a kind word just before a bare "therapy": "radiation therapy" (never matches if none)
         self._kind_before = re.compile(
@@ -198,6 +203,13 @@ class Lexicon:
                 continue  # "compounds received as anti-tumor therapy": a role, not a treatment
             if group and self._kind_before.search(lower, max(0, start - 30), start):
                 continue  # "radiation therapy for metastatic disease": a kind of its own
+            if lower.endswith(("non-", "non "), max(0, start - 4), start):
+                # "non-hormonal therapy": every class but the one named
+                columns, group = frozenset(self.classes) - columns, True
+            if group:
+                for pattern, minus in self._group_not:
+                    if pattern.search(lower, max(0, start - 40), start):
+                        columns -= minus  # "systemic non-hormonal anti-cancer therapy"
             if group and out and not out[-1].group and start - out[-1].end <= 1:
                 # "hormone therapy for metastatic disease": the class, not all therapy
                 prev = out[-1]
