@@ -991,7 +991,22 @@ def test_cohorts_that_say_nothing_of_a_facet_share_the_reading_of_everyone():
         t = F._prepare(trial)
         clauses, _titles = F._reader_clauses(trial, t)
         got = classify_trial(trial).cohorts
-        for cf, cohort in zip(got, cohorts_of(clauses), strict=True):
+        named = [cf for cf in got if cf.cohort != F.OUTSIDE_COHORTS]
+        if len(named) == 1:  # the others enrolled: read as the criteria that bind everyone
+            (outside,) = [cf for cf in got if cf.cohort == F.OUTSIDE_COHORTS]
+            everyone = [c for c in clauses if c.cohort is None]
+            base = F._Text(
+                trial,
+                tuple(c.text for c in everyone if c.side != "exclusion"),
+                tuple(c.text for c in everyone if c.side == "exclusion"),
+                t.title,
+            )
+            is_meta = classify_trial(trial).admits_metastatic.value == "yes"
+            for name, rule, _reads in F._COHORT_RULES:
+                assert outside.facets[name] == rule(base, is_meta), (trial.nct_id, name)
+        else:
+            assert len(named) == len(got)
+        for cf, cohort in zip(named, cohorts_of(clauses), strict=True):
             mine = [c for c in clauses if c.cohort is None or c.cohort.key == cohort.key]
             inc = tuple(c.text for c in mine if c.side != "exclusion")
             if cohort.definition:

@@ -302,3 +302,26 @@ def test_earlier_chemotherapy_for_a_person_with_none_for_advanced_disease(nct, l
         if v.facet == "prior_chemo"
     ]
     assert [v.verdict for v in found] == ([verdict_kind] if verdict_kind else []), nct
+
+
+def test_people_outside_a_lone_named_group_are_matched_on_what_binds_everyone():
+    """NCT02915744 names one group ("For triple-negative breast cancer, a minimum of 1 prior
+    cytotoxic chemotherapy regimen must have been administered ...") in a study for every
+    receptor status: an HR-positive person is not ruled out by that group's status (they would
+    be in no named group), and the card names no group for them."""
+    t = Trial(
+        nct_id="NCT02915744",
+        brief_title="Metastatic breast cancer",
+        conditions=("Metastatic Breast Cancer",),
+        eligibility_criteria=(
+            "Inclusion Criteria:\n\n"
+            "* Histologically-confirmed carcinoma of the breast (either the primary or metastatic "
+            "lesions) for whom single-agent cytotoxic chemotherapy is indicated.\n"
+            "* For triple-negative breast cancer, a minimum of 1 prior cytotoxic chemotherapy "
+            "regimen must have been administered for the indication of metastatic disease."
+        ),
+    )
+    hr_positive = match_trial(Profile(hr="positive"), t)
+    assert not any(v.verdict == NOT_MET for v in hr_positive.verdicts)
+    assert hr_positive.cohort == "" and hr_positive.cohort_note == ""
+    assert match_trial(Profile(hr="negative"), t).level != UNLIKELY

@@ -458,10 +458,20 @@ def test_one_pass_cue_scan_finds_what_a_pass_per_rule_finds():
 
 # Entry routes joined by "OR" (#14 point 4: never rule out on a rule only some routes set).
 def _route_verdicts(nct: str, profile: Profile, label: str):
-    from trials_helper.match import match_trial
+    """The verdicts of the study's named cohorts (the people outside a lone named cohort are
+    matched too, on what binds everyone, and may fit better)."""
+    from trials_helper.facets import OUTSIDE_COHORTS
+    from trials_helper.match import verdicts_for
 
-    m = match_trial(profile, parse_study(load_study(nct)))
-    return [v for v in m.verdicts if label in v.label]
+    trial = parse_study(load_study(nct))
+    facets = classify_trial(trial)
+    named = [c for c in facets.cohorts if c.cohort != OUTSIDE_COHORTS] or [None]
+    return [
+        v
+        for c in named
+        for v in verdicts_for(profile, trial, facets.for_cohort(c) if c else facets)
+        if label in v.label
+    ]
 
 
 def test_a_rule_in_one_of_several_entry_routes_asks():

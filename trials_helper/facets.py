@@ -1624,7 +1624,25 @@ def _cohort_facets(
                 name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
             )
         out.append(CohortFacets(cohort, facets))
+    if len(cohorts) == 1:
+        # One named group or part ("For triple-negative breast cancer: ...", "(Phase Ib patients
+        # only)"): the others the study enrols are in none, and what binds them is what binds
+        # everyone. (Two or more named cohorts are taken to cover everyone.)
+        outside: dict[str, Facet] = {}
+        for name, rule, reads in _COHORT_RULES:
+            if name not in shared:
+                shared[name] = rule(base, is_meta) if any(map(reads, cohort_texts)) else study[name]
+            outside[name] = shared[name]
+        for name in PRIOR_FACETS:
+            outside[name] = _prior_facet(
+                name, cohort_reading(name, mentions, None, is_meta), breast, t.title
+            )
+        out.append(CohortFacets(OUTSIDE_COHORTS, outside))
     return tuple(out)
+
+
+# The people a study enrols outside its one named group or part (matched, never named on a card).
+OUTSIDE_COHORTS = Cohort("", "", "")
 
 
 def classify_trial(trial: Trial) -> TrialFacets:
