@@ -894,6 +894,27 @@ _ERBB_LINE = (  # NCT01138046
             "prior_cdk46",
             "any",
         ),
+        # an organ named for something else is no other tumour ("preserve ovarian function"
+        # made this bar on all earlier systemic therapy a rule about ovarian cancer)
+        (
+            "NCT02018458",
+            "exclusion",
+            "Patients who are currently receiving or who have received previous systemic therapy "
+            "for breast cancer (eg, chemotherapy, antibody therapy, targeted agents).The use of an "
+            "LHRH agonist during chemotherapy in premenopausal women who wish to preserve ovarian "
+            "function is allowed, but is not required.",
+            "prior_cdk46",
+            "excluded",
+        ),
+        # either way: "regardless of whether they did or did not receive tamoxifen"
+        (
+            "NCT00390455",
+            "inclusion",
+            "A patient who received an aromatase inhibitor in the adjuvant setting is eligible, "
+            "regardless of whether they did or did not receive tamoxifen",
+            "prior_endocrine",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
