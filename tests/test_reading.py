@@ -915,6 +915,15 @@ _ERBB_LINE = (  # NCT01138046
             "prior_endocrine",
             "any",
         ),
+        # not on it during the study's own treatment: a rule about now, not before
+        (
+            "NCT02581839",
+            "exclusion",
+            "Patients may not be on any cytotoxic chemotherapy or hormonal treatment for breast "
+            "cancer during protocol treatment.",
+            "prior_endocrine",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
