@@ -894,6 +894,13 @@ _ERBB_LINE = (  # NCT01138046
             "prior_cdk46",
             "any",
         ),
+        (
+            "NCT00558103",
+            "exclusion",
+            "Prior therapy with an anti-VEGF antibody or other VEGF/VEGF-R targeted therapy.",
+            "prior_cdk46",
+            "any",
+        ),
         # an organ named for something else is no other tumour ("preserve ovarian function"
         # made this bar on all earlier systemic therapy a rule about ovarian cancer)
         (

@@ -26,6 +26,8 @@ from .text import (
 
 _CASE_SENSITIVE = re.compile(r"^\(\?-i:([^()]*)\)$")
 _AS_ROLE = re.compile(r"\bas\s+(?:an?\s+)?$")
+# a target's name just before "targeted": "VEGF-R", "EGFR", "PI3K", "mTOR" (capitals or digits)
+_TARGET_NAME = re.compile(r"(?<![\w/-])(?=[\w/-]*(?:[A-Z][\w/-]*[A-Z]|\d))[\w/-]+[\s-]+$")
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +205,12 @@ class Lexicon:
                 continue  # "compounds received as anti-tumor therapy": a role, not a treatment
             if group and self._kind_before.search(lower, max(0, start - 30), start):
                 continue  # "radiation therapy for metastatic disease": a kind of its own
+            if (
+                group
+                and lower.startswith("targeted", start)
+                and _TARGET_NAME.search(sentence, max(0, start - 30), start)
+            ):
+                continue  # "VEGF/VEGF-R targeted therapy": its target named, a kind of its own
             if lower.endswith(("non-", "non "), max(0, start - 4), start):
                 # "non-hormonal therapy": every class but the one named
                 columns, group = frozenset(self.classes) - columns, True
