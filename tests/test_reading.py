@@ -931,6 +931,31 @@ _ERBB_LINE = (  # NCT01138046
             "prior_endocrine",
             "any",
         ),
+        # a condition a treatment caused is no bar on the treatment
+        (
+            "NCT01912612",
+            "exclusion",
+            "Thumbnail abnormalities on either hand (such as due to chemotherapy or trauma, or "
+            "artificial nails) that are likely to alter pain perception during testing",
+            "prior_chemo",
+            "any",
+        ),
+        # "previously untreated brain metastases" are lesions, not a person untreated
+        (
+            "NCT02291913",
+            "exclusion",
+            "Previously untreated brain metastases.",
+            "prior_endocrine",
+            "any",
+        ),
+        # "only 1 previous regimen": at most one, none is allowed
+        (
+            "NCT02291913",
+            "inclusion",
+            "Only 1 previous chemotherapy regimen for MBC.",
+            "prior_chemo",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
