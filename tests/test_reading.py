@@ -956,6 +956,32 @@ _ERBB_LINE = (  # NCT01138046
             "prior_chemo",
             "any",
         ),
+        # from a triple-negative patient's "does not meet": a side effect of immunotherapy,
+        # treatment being given now, and targeted therapy (not immunotherapy) named "systemic"
+        (
+            "NCT04461600",
+            "exclusion",
+            "Developed immune-mediated colitis with immunotherapy unless resolved to G1 or lower "
+            "and without requirement of steroid treatment for at least 14 days prior to first "
+            "dose of IP.",
+            "prior_immunotherapy",
+            "any",
+        ),
+        (
+            "NCT00089973",
+            "exclusion",
+            "Actively receiving anti-cancer therapy agent(s).",
+            "prior_immunotherapy",
+            "any",
+        ),
+        (
+            "NCT02425891",
+            "inclusion",
+            "No prior chemotherapy or targeted systemic therapy for inoperable locally advanced or "
+            "metastatic TNBC",
+            "prior_immunotherapy",
+            "any",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
