@@ -982,6 +982,24 @@ _ERBB_LINE = (  # NCT01138046
             "prior_immunotherapy",
             "any",
         ),
+        # "> 2 endocrine therapies" under exclusion is a limit (one or two are fine) ...
+        (
+            "NCT02756364",
+            "exclusion",
+            "Experienced PD on >2 endocrine therapies for metastatic breast cancer or for "
+            "locoregional recurrence that was not amenable to resection",
+            "prior_endocrine",
+            "any",
+        ),
+        # ... while "> 4 weeks of tamoxifen therapy" is a duration, and barred
+        (
+            "NCT03587740",
+            "exclusion",
+            "->4 weeks of tamoxifen therapy, or other hormonal therapy, for adjuvant therapy for "
+            "this malignancy",
+            "prior_endocrine",
+            "excluded",
+        ),
         # sensitive to a drug: it was given
         (
             "NCT01381874",
