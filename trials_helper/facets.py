@@ -1600,6 +1600,23 @@ def _cohort_facets(
         t.title,
     )
     shared: dict[str, Facet] = {}  # facet name -> its reading of `base`
+
+    def of_everyone(
+        name: str, rule: Callable[[_Text, bool], Facet], reads: Callable[[str], bool]
+    ) -> Facet:
+        """The reading of the criteria that bind everyone, made once."""
+        if name not in shared:
+            shared[name] = rule(base, is_meta) if any(map(reads, cohort_texts)) else study[name]
+        return shared[name]
+
+    def earlier_treatment(cohort: Cohort | None) -> dict[str, Facet]:
+        return {
+            name: _prior_facet(
+                name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
+            )
+            for name in PRIOR_FACETS
+        }
+
     out = []
     for cohort in cohorts:
         mine = [c for c in clauses if c.cohort is None or c.cohort.key == cohort.key]
@@ -1609,34 +1626,17 @@ def _cohort_facets(
             own.append(f"{cohort.name}: {cohort.definition}")
             inc = (own[-1], *inc)
         sub = _Text(trial, inc, tuple(c.text for c in mine if c.side == EXCLUSION), t.title)
-        facets: dict[str, Facet] = {}
-        for name, rule, reads in _COHORT_RULES:
-            if any(map(reads, own)):
-                facets[name] = rule(sub, is_meta)
-            else:
-                if name not in shared:
-                    shared[name] = (
-                        rule(base, is_meta) if any(map(reads, cohort_texts)) else study[name]
-                    )
-                facets[name] = shared[name]
-        for name in PRIOR_FACETS:
-            facets[name] = _prior_facet(
-                name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
-            )
-        out.append(CohortFacets(cohort, facets))
+        facets = {
+            name: rule(sub, is_meta) if any(map(reads, own)) else of_everyone(name, rule, reads)
+            for name, rule, reads in _COHORT_RULES
+        }
+        out.append(CohortFacets(cohort, facets | earlier_treatment(cohort)))
     if len(cohorts) == 1:
         # One named group or part ("For triple-negative breast cancer: ...", "(Phase Ib patients
         # only)"): the others the study enrols are in none, and what binds them is what binds
         # everyone. (Two or more named cohorts are taken to cover everyone.)
-        outside: dict[str, Facet] = {}
-        for name, rule, reads in _COHORT_RULES:
-            if name not in shared:
-                shared[name] = rule(base, is_meta) if any(map(reads, cohort_texts)) else study[name]
-            outside[name] = shared[name]
-        for name in PRIOR_FACETS:
-            outside[name] = _prior_facet(
-                name, cohort_reading(name, mentions, None, is_meta), breast, t.title
-            )
+        outside = {name: of_everyone(name, rule, reads) for name, rule, reads in _COHORT_RULES}
+        outside |= earlier_treatment(None)
         out.append(CohortFacets(OUTSIDE_COHORTS, outside))
     return tuple(out)
 
