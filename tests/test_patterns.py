@@ -25,6 +25,8 @@ from trials_helper.facets import (
     required_literals,
     sentences,
 )
+from trials_helper.reading.context import cue_book
+from trials_helper.reading.text import Gate
 from trials_helper.studies import parse_study
 
 
@@ -105,13 +107,16 @@ def test_pattern_agrees_on_generated_text(text, name):
         (r"(untreated|new)[^.;]{0,60}(brain|cns)", ("new", "untreated")),
         (r"a?b", ()),  # nothing of two characters is sure
         (r"(x)?metasta", ("metasta",)),
+        (r"t-?dm-?1", ("t-dm-1", "t-dm1", "tdm-1", "tdm1")),  # each spelling, not "dm"
+        (r"5-?fu|xeloda", ("5-fu", "5fu", "xeloda")),
     ],
 )
 def test_required_literals(pattern, literals):
     got = required_literals(pattern)
     assert got == literals
     # and indeed no match exists without one of them
-    for text in ("hr positive", "pik3ca mutation", "new brain lesion", "ab", "metastatic"):
+    texts = ("hr positive", "pik3ca mutation", "new brain lesion", "ab", "metastatic", "tdm1")
+    for text in (*texts, "t-dm1 or 5fu"):
         if re.search(pattern, text) and got:
             assert any(x in text for x in got)
 
@@ -191,3 +196,33 @@ def test_gate_agrees_with_its_regular_expression(name):
 def test_gate_agrees_on_generated_text(text, name):
     gate, reference = getattr(facets, name), re.compile(GATE_REFERENCE[name])
     assert gate(text) == bool(reference.search(text.lower()))
+
+
+def test_a_gate_made_later_joins_the_shared_scan():
+    """Every gate is answered by one scan per text; a gate made after that scan was built (and
+    after texts were scanned) gets its own bit and the others keep theirs."""
+    text = "Prior HER2-directed therapy; no brain metastases"
+    assert facets._PRE_BRAIN(text) and facets._HER2_HINT(text) and not facets._MENO_HINT(text)
+    late = Gate(("zq-part",), ("qx",))
+    assert late("a ZQ-PARTS b") and late("(qx)") and late("QX+ disease")
+    assert not late("qxz or aqx") and not late(text)
+    assert facets._PRE_BRAIN(text) and facets._HER2_HINT(text) and not facets._MENO_HINT(text)
+    assert late("é qx") and not late("éqx")  # outside ASCII the word pattern decides
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["but", "not", "more", "however", ";", ",", " ", "and", "may", "must", "other than"]
+            + ["butyl", "x", "_", "-", "(", "besides", "except", "é", "with the exception"]
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_terminator_check_agrees_with_the_terminator_pattern(text):
+    """The quick "any terminator here?" check says what the one pattern of them all says."""
+    book = cue_book()
+    for variant in (text, *REAL[:: max(1, len(REAL) // 400)]):
+        lower = variant.lower()
+        assert book.may_stop(lower) == bool(book.terminators.search(lower)), variant

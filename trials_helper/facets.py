@@ -790,12 +790,12 @@ _MARKER_SUBJECT = rx(r"^\W*(patients|participants|subjects|those|women|people) w
 _MARKER_CONDITION_AFTER = re.compile(
     r"[^.;]{0,60}\b(should|must) have (received|been treated|had)", re.I
 )
-_MARKER_NAMES = {"brca": ("brca",), "pdl1": ("pd-l1", "pdl1", "pd l1")}
+_MARKER_NAMES = {"brca": Gate(("brca",)), "pdl1": Gate(("pd-l1", "pdl1", "pd l1"))}
 
 
 def _required_marker(t: _Text, name: str, pattern: LowerPattern, reason: str) -> Facet:
     for text in t.inclusion:
-        if not any(k in _lower(text) for k in _MARKER_NAMES[name]):
+        if not _MARKER_NAMES[name](text):
             continue
         m = pattern.search(text)
         if (
@@ -1568,8 +1568,8 @@ def _reader_clauses(trial: Trial, t: _Text) -> tuple[tuple[Clause, ...], tuple[C
 _COHORT_RULES: tuple[tuple[str, Callable[[_Text, bool], Facet], Callable[[str], bool]], ...] = (
     ("hr", lambda t, _m: _hr(t), _PRE_HR),
     ("her2", lambda t, _m: _her2(t), lambda x: _HER2_HINT(x) or "her" in _lower(x)),
-    ("brca", _brca, lambda x: any(k in _lower(x) for k in _MARKER_NAMES["brca"])),
-    ("pdl1", _pdl1, lambda x: any(k in _lower(x) for k in _MARKER_NAMES["pdl1"])),
+    ("brca", _brca, _MARKER_NAMES["brca"]),
+    ("pdl1", _pdl1, _MARKER_NAMES["pdl1"]),
     ("biomarkers", _biomarkers, _PRE_MARKER),
     ("brain_mets", lambda t, _m: _brain(t), _PRE_BRAIN),
     ("menopause", lambda t, _m: _menopause(t), _MENO_HINT),

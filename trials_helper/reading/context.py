@@ -63,6 +63,42 @@ class Cue(NamedTuple):
     end: int
 
 
+class _AnyOf(NamedTuple):
+    """Does a text hold a match of any of several patterns? Those that start with a plain
+    character (";", ",\\s*and ...") run on their own: the engine finds that character fast.
+    The others are tried only where one of the words they need stands (substring checks run in
+    C). Most sentences hold no terminator, and this says so in a third of the time one
+    alternation of them all takes."""
+
+    words: tuple[str, ...]
+    worded: re.Pattern[str] | None
+    others: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> _AnyOf:
+        worded: list[str] = []
+        others: list[str] = []
+        words: set[str] = set()
+        for p in patterns:
+            needs = () if _plain_start(p)[0] else required_literals(p, shortest=3)
+            (worded if needs else others).append(p)
+            words.update(needs)
+        return cls(
+            tuple(sorted(words)),
+            re.compile("|".join(worded)) if worded else None,
+            tuple(map(re.compile, others)),
+        )
+
+    def __call__(self, lower: str) -> bool:
+        if (
+            self.worded is not None
+            and any(map(lower.__contains__, self.words))
+            and self.worded.search(lower) is not None
+        ):
+            return True
+        return any(p.search(lower) is not None for p in self.others)
+
+
 @dataclass(frozen=True)
 class CueBook:
     rules: tuple[CueRule, ...]
@@ -71,9 +107,12 @@ class CueBook:
     max_washout_days: float
     alternatives: tuple[str, ...] = ()
     scanner: Scanner | None = None
+    any_terminator: _AnyOf | None = None
 
     def may_stop(self, lower: str) -> bool:
         """Does the sentence hold a terminator? (most have none)"""
+        if self.any_terminator is not None:
+            return self.any_terminator(lower)
         return self.terminators.search(lower) is not None
 
 
@@ -230,13 +269,15 @@ def cue_book() -> CueBook:
         for c in data["cue"]
     )
     pseudo = _compile(data["pseudo"])
+    terminators = [_lowered(p) for p in data["terminators"]]
     return CueBook(
         rules,
         pseudo,
-        _ahead("|".join(_lowered(p) for p in data["terminators"])),
+        _ahead("|".join(terminators)),
         float(data["max_washout_days"]),
         tuple(data.get("alternatives", ())),
         _scanner(rules, pseudo, "|".join(_lowered(p) for p in data["pseudo"])),
+        _AnyOf.of(terminators),
     )
 
 
