@@ -26,6 +26,7 @@ from trials_helper.facets import (
     sentences,
 )
 from trials_helper.reading.context import cue_book
+from trials_helper.reading.lexicon import lexicon
 from trials_helper.reading.text import Gate
 from trials_helper.studies import parse_study
 
@@ -226,3 +227,21 @@ def test_terminator_check_agrees_with_the_terminator_pattern(text):
     for variant in (text, *REAL[:: max(1, len(REAL) // 400)]):
         lower = variant.lower()
         assert book.may_stop(lower) == bool(book.terminators.search(lower)), variant
+
+
+def test_the_lexicon_sure_words_skip_only_texts_it_cannot_match():
+    """The lexicon's quick check (one of its sure words must stand in the text) changes no
+    answer: on every real criterion, any_in says what its patterns alone say."""
+    lex = lexicon()
+    assert lex._sure is not None
+    skipped = 0
+    for text in REAL:
+        lower = text.lower()
+        plain = bool(
+            lex._lower_re.search(lower)
+            or any(g.search(lower) for g in lex._possible_gated(lower))
+            or (lex._exact_re is not None and lex._exact_re.search(text))
+        )
+        assert lex.any_in(text, lower) == plain, text
+        skipped += not lex._sure(text)
+    assert skipped > len(REAL) / 3  # and it does skip many

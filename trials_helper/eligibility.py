@@ -74,6 +74,14 @@ _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 def _clean(text: str) -> str:
     if "\\" in text:
         text = _MD_ESCAPE.sub(r"\1", text)
+    if (
+        text.isascii()
+        and text.isprintable()  # in ASCII, no whitespace but " "
+        and "  " not in text
+        and not text.startswith(" ")
+        and not text.endswith(" ")
+    ):
+        return text  # what the line below would give, without building it again
     return " ".join(text.split())
 
 

@@ -15,8 +15,11 @@ from importlib import resources
 from typing import Any
 
 from .text import (
+    Gate,
     _lower_pattern,
     _plain_start,
+    _required,
+    _sre_parse,
     expand_leading,
     factor,
     first_chars,
@@ -128,6 +131,13 @@ class Lexicon:
         first = first_chars(body)
         ahead = f"(?=[{re.escape(first)}])" if first else ""
         self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+        # Strings one of which every lower-case match contains ("tamoxifen", "therap"), asked
+        # of the gates' shared scan: two criteria in three hold none and skip both scans above.
+        sure = [_required(_sre_parse(e)) for e in plain]
+        words = {w for found in sure if found for w in found} | set(self._gated_needs)
+        words = {w for w in words if not any(v != w and v in w for v in words)}  # "therap" does
+        gated_sure = bool(self._gated_needs) or not self._gated
+        self._sure = Gate(tuple(sorted(words))) if all(sure) and gated_sure else None
         # upper-case abbreviations ("AIs", "SERDs", "ET"): rare first letters, so the engine
         # skips between them (all start with a plain letter)
         self._exact_re = (
@@ -177,10 +187,13 @@ class Lexicon:
 
     def any_in(self, text: str, lower: str) -> bool:
         """Could the text name a treatment? One scan, so a criterion without any skips the
-        per-sentence reading."""
+        per-sentence reading. `lower` is `text.lower()`."""
         return (
-            self._lower_re.search(lower) is not None
-            or any(g.search(lower) for g in self._possible_gated(lower))
+            (self._sure is None or self._sure(text))
+            and (
+                self._lower_re.search(lower) is not None
+                or any(g.search(lower) for g in self._possible_gated(lower))
+            )
         ) or (self._exact_re is not None and self._exact_re.search(text) is not None)
 
     def targets(self, sentence: str, lower: str) -> list[Target]:
