@@ -245,3 +245,15 @@ def test_the_lexicon_sure_words_skip_only_texts_it_cannot_match():
         assert lex.any_in(text, lower) == plain, text
         skipped += not lex._sure(text)
     assert skipped > len(REAL) / 3  # and it does skip many
+
+
+def test_the_tumour_words_gate_lets_every_tumour_lead_through():
+    """A basket trial's tumour lead ("Ovarian cancer, high-grade serous ...") is looked for only
+    in criteria that name a tumour word; every lead the pattern finds names one."""
+    from trials_helper.reading import document
+
+    found = [t for t in REAL if document._TUMOUR_LEAD.match(t)]
+    assert found  # real leads exist in the recorded studies
+    assert all(document._TUMOUR_WORDS(t) for t in found)
+    for word in ("NSCLC", "mCRPC", "HNSCC", "PDAC", "TNBC", "glioblastoma", "mesothelioma"):
+        assert document._TUMOUR_WORDS(f"Advanced {word}, after one line: x")

@@ -89,7 +89,7 @@ CATEGORY_ORDER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Facet:
     """One facet value with the plain reason and the trial text that decided it."""
 
@@ -102,6 +102,28 @@ class Facet:
     detail: str = ""
     # False when the deciding words carry a condition or read two ways: never rule out on it
     firm: bool = True
+
+    def __init__(
+        self,
+        name: str,
+        value: str | tuple[str, ...],
+        reason: str,
+        evidence: str = "",
+        side: str = "",
+        detail: str = "",
+        firm: bool = True,
+    ) -> None:
+        # the frozen dataclass's own __init__ sets each field through object.__setattr__; one
+        # update is twice as fast, and a reading of 1,000 studies makes about 20,000 facets
+        self.__dict__.update(
+            name=name,
+            value=value,
+            reason=reason,
+            evidence=evidence,
+            side=side,
+            detail=detail,
+            firm=firm,
+        )
 
     @property
     def text(self) -> str:

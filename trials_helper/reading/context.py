@@ -335,11 +335,11 @@ def resolve(found: list[Cue]) -> list[Cue]:
     found.sort(key=lambda c: (c.start - c.end, c.start, c.category, c.direction))
     kept: list[Cue] = []
     for cue in found:
-        if all(
-            (k.start, k.end) == (cue.start, cue.end)
-            for k in kept
-            if cue.start < k.end and k.start < cue.end
-        ):
+        start, end = cue.start, cue.end
+        for k in kept:
+            if start < k.end and k.start < end and (k.start != start or k.end != end):
+                break  # a longer cue over some of these words
+        else:
             kept.append(cue)
     return [c for c in kept if c.category != "pseudo"]
 

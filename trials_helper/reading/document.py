@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ..eligibility import split_sides
 from .model import Clause, Cohort
+from .text import Gate
 
 _ID = r"(?:\d{1,2}[a-z]?|[A-H](?:\d|\b)|I{1,3}[ab]?\b|IV\b|[ivx]{1,3}[ab]\b)"
 _NAME = (
@@ -49,6 +50,12 @@ _ACRONYM_GROUP = re.compile(
 _TUMOUR_LEAD = re.compile(
     r"^\W*(?P<name>(?:[A-Za-z][\w/+-]*\s){0,4}?(?:cancer|carcinoma|melanoma|lymphoma|sarcoma|"
     r"mesothelioma|glioblastoma|NSCLC|SCLC|TNBC|mCRPC|HNSCC|PDAC))\b(?P<def>[^.:;]{0,80}?)[,:]\s"
+)
+# Every _TUMOUR_LEAD match names one of these (asked of the gates' shared scan, which most
+# criteria have had already): the pattern runs only where one stands.
+_TUMOUR_WORDS = Gate(
+    ("cancer", "carcinoma", "melanoma", "lymphoma", "sarcoma", "mesothelioma", "glioblastoma")
+    + ("sclc", "tnbc", "mcrpc", "hnscc", "pdac")
 )
 _NOT_A_COHORT = re.compile(r"^\W*(?:metastatic|advanced|locally|histolog|cytolog|confirmed)", re.I)
 _BREAST = re.compile(r"breast|tnbc|\bmbc\b", re.I)
@@ -106,7 +113,7 @@ def _from_text(text: str) -> tuple[Cohort | None, bool]:
     m = _ACRONYM_GROUP.match(text)
     if m and not m.group("name").isdigit():
         return _cohort(f"{m.group('name')} group", ""), False
-    m = _TUMOUR_LEAD.match(text)
+    m = _TUMOUR_LEAD.match(text) if _TUMOUR_WORDS(text) else None
     if m and not _NOT_A_COHORT.match(text):
         return _cohort(m.group("name"), m.group("def")), False
     m = _INLINE.search(text)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ..eligibility import EXCLUSION
 from .context import cue_book, modifiers
@@ -254,9 +254,9 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
     return [m for mentions in per_clause for m in mentions]
 
 
-@dataclass(frozen=True)
-class PriorReading:
-    """One column's value in one scope, with the mentions that decided it."""
+class PriorReading(NamedTuple):
+    """One column's value in one scope, with the mentions that decided it (a named tuple:
+    every study makes dozens)."""
 
     column: str
     value: PriorValue
