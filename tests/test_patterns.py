@@ -257,3 +257,31 @@ def test_the_tumour_words_gate_lets_every_tumour_lead_through():
     assert all(document._TUMOUR_WORDS(t) for t in found)
     for word in ("NSCLC", "mCRPC", "HNSCC", "PDAC", "TNBC", "glioblastoma", "mesothelioma"):
         assert document._TUMOUR_WORDS(f"Advanced {word}, after one line: x")
+
+
+def test_heading_lines_found_in_one_pass_are_the_lines_a_check_per_line_finds():
+    """The splitter looks for heading words once in the whole text; the lines it then reads as
+    possible headings are exactly those a check of each line finds (and outside ASCII, where
+    lower-casing may change lengths, it checks each line)."""
+    from trials_helper.eligibility import _HEADING_WORDS, _heading_lines
+
+    texts = [
+        json.loads(p.read_text(encoding="utf-8"))["protocolSection"]
+        .get("eligibilityModule", {})
+        .get("eligibilityCriteria", "")
+        for p in sorted(STUDIES_DIR.glob("*.json"))
+    ]
+    texts.append("Inclusion Criteria:\nPRIOR CONCURRENT THERAPY:\n\nExclusion\nnone")
+    checked = 0
+    for text in texts:
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        found = _heading_lines("\n".join(lines), lines)
+        if found is None:
+            continue
+        checked += 1
+        per_line = {
+            i for i, line in enumerate(lines) if any(w in line.lower() for w in _HEADING_WORDS)
+        }
+        assert found == per_line
+    assert checked > 20  # most records are ASCII
+    assert _heading_lines("Ünclusion\nx", ["Ünclusion", "x"]) is None

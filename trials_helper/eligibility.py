@@ -10,7 +10,9 @@ criterion as one piece of text with its side (inclusion / exclusion), so a menti
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 INCLUSION, EXCLUSION, UNKNOWN_SIDE = "inclusion", "exclusion", "unknown"
@@ -48,6 +50,23 @@ class Criterion(NamedTuple):
 
 # Every heading form below contains one of these; most lines contain none and skip the patterns.
 _HEADING_WORDS = ("clusion", "exclu", "eligib", "characteristics", "prior concurrent")
+
+
+def _heading_lines(text: str, lines: list[str]) -> set[int] | None:
+    """The indices of the lines that hold a heading word, found in one pass over the whole
+    lower-cased text (a heading is a line in ten; lower-casing and checking each line cost a
+    fortieth of the whole reading). None when lower-casing may change lengths (not ASCII)."""
+    if not text.isascii():
+        return None
+    lower = text.lower()
+    ends = list(accumulate(len(line) + 1 for line in lines))  # where each line's "\n" stands
+    found: set[int] = set()
+    for word in _HEADING_WORDS:
+        at = lower.find(word)
+        while at >= 0:
+            found.add(bisect_right(ends, at))
+            at = lower.find(word, at + 1)
+    return found
 
 
 def _heading_side(line: str) -> str | None:
@@ -127,11 +146,14 @@ def _split_cached(text: str) -> tuple[tuple[str, str, str], ...]:
                 out.append((side, joined, heading))
         current = None
 
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    heads = _heading_lines(text, lines)
+    for i, raw in enumerate(lines):
         if not raw.strip():
             flush()
             continue
-        new_side = _heading_side(raw)
+        new_side = _heading_side(raw) if heads is None or i in heads else None
         if new_side is not None:
             flush()
             side, heading, stem = new_side, raw.strip(), None

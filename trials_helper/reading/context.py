@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Any, NamedTuple
 
 from .lexicon import Target
@@ -166,6 +167,9 @@ class Scanner(NamedTuple):
     """
 
     starts: re.Pattern[str]
+    # the same after a character that is not a letter or digit (which it consumes): the engine
+    # then skips the insides of words in C instead of trying the tree at each letter
+    after: re.Pattern[str]
     by_prefix: dict[str, tuple[Entry, ...]]  # first 1 to _KEY characters -> patterns
     memo: dict[str, tuple[Entry, ...]]  # the text's next _KEY characters -> patterns to try
     slots: int
@@ -248,8 +252,11 @@ def _scanner(rules: tuple[CueRule, ...], pseudo: re.Pattern[str], pseudo_source:
         )
     )
     starts = re.compile(rf"(?<![a-z0-9])(?=(?:{every})(?![a-z0-9]))")
+    first = start_chars(every)
+    ahead = f"(?=[{re.escape(''.join(sorted(first)))}])" if first else ""
+    after = re.compile(rf"[^a-z0-9]{ahead}(?=(?:{every})(?![a-z0-9]))")
     table = {key: tuple(found) for key, found in by_prefix.items()}
-    return Scanner(starts, table, {}, len(entries), tuple(apart))
+    return Scanner(starts, after, table, {}, len(entries), tuple(apart))
 
 
 @lru_cache(maxsize=1)
@@ -303,8 +310,10 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
         if any(map(lower.__contains__, needs))
         for m in pattern.finditer(lower)
     ]
-    for at in scanner.starts.finditer(lower):
-        p = at.start()
+    # where a cue starts: at the very start, or just after a character that is not a letter
+    # or digit (`after` ends its match there)
+    first = [0] if scanner.starts.match(lower) else []
+    for p in chain(first, (at.end() for at in scanner.after.finditer(lower))):
         for slot, index, pattern in scanner.candidates(lower[p : p + _KEY]):
             if p < done[slot]:
                 continue

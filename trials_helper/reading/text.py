@@ -429,14 +429,15 @@ class Gate:
 
 class _GateScan:
     """Every gate's parts in one Aho-Corasick automaton (one C pass over a text finds them all,
-    overlapping ones too) and every gate's words in one table of whole words. Each part or word
-    maps to the bits of the gates that name it."""
+    overlapping ones too), and every gate's words in another, run over the text with each
+    character that is not a word character made a space (so " er " stands only for a whole
+    word). Each part or word maps to the bits of the gates that name it."""
 
     def __init__(self) -> None:
         self.gates: list[Gate] = []
         self._parts: Any = None
         self._words: dict[str, int] = {}
-        self._byte_words: dict[bytes, int] = {}
+        self._spaced: Any = None  # " word " -> bits, for ASCII texts
         self._word_re: re.Pattern[str] | None = None
 
     def add(self, gate: Gate) -> int:
@@ -461,7 +462,15 @@ class _GateScan:
         if parts:
             automaton.make_automaton()
         self._words = words
-        self._byte_words = {w.encode(): bits for w, bits in words.items() if w.isascii()}
+        spaced = ahocorasick.Automaton()
+        for word, bits in words.items():
+            if not re.fullmatch(r"\w+", word):
+                raise ValueError(f"gate word {word!r}: words are letters and digits only")
+            if word.isascii():  # another word cannot stand in ASCII text
+                spaced.add_word(f" {word} ", bits)
+        if len(spaced):
+            spaced.make_automaton()
+        self._spaced = spaced if len(spaced) else None
         body = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
         self._word_re = re.compile(rf"(?<!\w)(?:{body})(?!\w)") if words else None
         self._parts = automaton if parts else False
@@ -476,9 +485,11 @@ class _GateScan:
         if self._word_re is None:
             return found
         if lower.isascii():
-            # ASCII word characters are [A-Za-z0-9_]: every other byte splits words
-            for word in self._byte_words.keys() & lower.encode().translate(_WORD_BYTES).split():
-                found |= self._byte_words[word]
+            if self._spaced is not None:
+                # ASCII word characters are [A-Za-z0-9_]: every other one becomes a space
+                spaced = f" {lower.encode().translate(_WORD_BYTES).decode()} "
+                for _end, bits in self._spaced.iter(spaced):
+                    found |= bits
         else:  # \w is wider than ASCII: the pattern decides
             for m in self._word_re.finditer(lower):
                 found |= self._words[m.group()]
