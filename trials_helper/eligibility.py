@@ -55,10 +55,11 @@ _HEADING_WORDS = ("clusion", "exclu", "eligib", "characteristics", "prior concur
 def _heading_lines(text: str, lines: list[str]) -> set[int] | None:
     """The indices of the lines that hold a heading word, found in one pass over the whole
     lower-cased text (a heading is a line in ten; lower-casing and checking each line cost a
-    fortieth of the whole reading). None when lower-casing may change lengths (not ASCII)."""
-    if not text.isascii():
-        return None
+    fortieth of the whole reading). None when lower-casing changed the length (a character
+    that lower-cases to two, as "İ" does), which would shift the positions."""
     lower = text.lower()
+    if len(lower) != len(text):  # each character lower-cases to one or more
+        return None
     ends = list(accumulate(len(line) + 1 for line in lines))  # where each line's "\n" stands
     found: set[int] = set()
     for word in _HEADING_WORDS:
