@@ -209,6 +209,9 @@ def test_a_gate_made_later_joins_the_shared_scan():
     assert not late("qxz or aqx") and not late(text)
     assert facets._PRE_BRAIN(text) and facets._HER2_HINT(text) and not facets._MENO_HINT(text)
     assert late("é qx") and not late("éqx")  # outside ASCII the word pattern decides
+    texts = ["(qx)", text, "a ZQ-PARTS b", "qxz", "QX+ disease"]
+    assert late.select(texts) == ["(qx)", "a ZQ-PARTS b", "QX+ disease"]
+    assert facets._PRE_BRAIN.select(texts) == [text]
 
 
 @settings(max_examples=300, deadline=None)

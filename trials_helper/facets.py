@@ -316,9 +316,7 @@ def _admits_metastatic(t: _Text) -> Facet:
             t.title,
             "title",
         )
-    for text in t.exclusion:
-        if not _EXC_META_HINT(text):
-            continue
+    for text in _EXC_META_HINT.select(t.exclusion):
         m = _META_EXC.search(text)
         # the words up to the end of the clause: "metastatic disease limited to bone" excludes
         # only some metastatic disease; "prior X for metastatic disease" is about treatment
@@ -328,7 +326,7 @@ def _admits_metastatic(t: _Text) -> Facet:
                 name, "no", "The exclusion criteria rule out metastatic disease.", text, EXCLUSION
             )
     positive = None
-    meta_texts = [x for x in t.inclusion if _PRE_META(x)]  # all that can name metastases
+    meta_texts = _PRE_META.select(t.inclusion)  # all that can name metastases
     for text in (t.title, *meta_texts) if _PRE_META(t.title) else meta_texts:
         for m in _META.finditer(text):
             if not negated(text, m.start()):
@@ -448,7 +446,7 @@ def hr_spelling(text: str) -> str:
 
 def _hr(t: _Text) -> Facet:
     name = "hr"
-    texts = tuple(x for x in (t.title, *t.inclusion) if _PRE_HR(x))
+    texts = _PRE_HR.select((t.title, *t.inclusion))
     pos = neg = cond_pos = cond_neg = None
     for text in texts:
         x = hr_spelling(text)  # read; `text` is kept as the evidence
@@ -500,7 +498,7 @@ def _hr(t: _Text) -> Facet:
             neg,
             "title" if neg == t.title else INCLUSION,
         )
-    exc = next((x for x in t.exclusion if _PRE_HR(x) and _HR_POS.search(hr_spelling(x))), None)
+    exc = next((x for x in _PRE_HR.select(t.exclusion) if _HR_POS.search(hr_spelling(x))), None)
     if exc:
         return _f(
             name, "negative", "Hormone-receptor-positive disease is excluded.", exc, EXCLUSION
@@ -636,9 +634,7 @@ def _either_in_one(x: str, a: re.Match[str], b: re.Match[str]) -> bool:
 def _her2(t: _Text) -> Facet:
     name = "her2"
     pos = neg = low = either = cond_pos = cond_neg = None
-    for text in (t.title, *t.inclusion):
-        if not _HER2_HINT(text):
-            continue
+    for text in _HER2_HINT.select((t.title, *t.inclusion)):
         x = her2_spelling(text)  # read; `text` is kept as the evidence
         if _HER2_EITHER.search(x):
             either = either or text
@@ -689,7 +685,7 @@ def _her2(t: _Text) -> Facet:
         )
     # does a HER2 criterion admit IHC 0 too? (only asked when HER2-low is named)
     zero_ok = low is not None and any(
-        _HER2_ZERO_OK.search(her2_spelling(x)) for x in (t.title, *t.inclusion) if _HER2_HINT(x)
+        _HER2_ZERO_OK.search(her2_spelling(x)) for x in _HER2_HINT.select((t.title, *t.inclusion))
     )
     if pos and pos == low and pos != neg:
         # one criterion admits both: "HER2-positive or HER2-expressing (IHC 1-3+)"
@@ -816,9 +812,7 @@ _MARKER_NAMES = {"brca": Gate(("brca",)), "pdl1": Gate(("pd-l1", "pdl1", "pd l1"
 
 
 def _required_marker(t: _Text, name: str, pattern: LowerPattern, reason: str) -> Facet:
-    for text in t.inclusion:
-        if not _MARKER_NAMES[name](text):
-            continue
+    for text in _MARKER_NAMES[name].select(t.inclusion):
         m = pattern.search(text)
         if (
             m
@@ -861,9 +855,7 @@ def _biomarkers(t: _Text, metastatic: bool) -> Facet:
         return _f(name, (), "Only counted for studies that enrol metastatic disease.")
     found: list[str] = []
     evidence = ""
-    for text in (t.title, *t.inclusion):
-        if not _PRE_MARKER(text):
-            continue
+    for text in _PRE_MARKER.select((t.title, *t.inclusion)):
         if _MARKER_NOT_REQUIRED.search(text):
             continue
         lower = _lower(text)
@@ -1016,9 +1008,7 @@ def _brain(t: _Text) -> Facet:
     title_brain = _rx(r"brain metasta|CNS metasta|leptomening").search(t.title)
     allowance = None
     kinds: dict[str, tuple[str, str]] = {}  # how brain metastases are excluded -> (text, side)
-    for text in t.inclusion:
-        if not _PRE_BRAIN(text):
-            continue
+    for text in _PRE_BRAIN.select(t.inclusion):
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
@@ -1078,9 +1068,7 @@ def _brain(t: _Text) -> Facet:
                         INCLUSION,
                     )
                 kinds.setdefault(kind, (text, INCLUSION))
-    for text in t.exclusion:
-        if not _PRE_BRAIN(text):
-            continue
+    for text in _PRE_BRAIN.select(t.exclusion):
         for x in sentences(text):
             if not (_BRAIN.search(x) and _BRAIN_MET.search(x)):
                 continue
@@ -1156,7 +1144,7 @@ _MENO_HINT = Gate(("menopaus",), ("men", "man", "male", "males"))
 
 def _menopause(t: _Text) -> Facet:
     name = "menopause"
-    named = [x for x in (t.title, *t.inclusion) if _MENO_HINT(x)]
+    named = _MENO_HINT.select((t.title, *t.inclusion))
     texts = [x for x in named if not _NOT_MENO_RULE.search(x)]
 
     def first(pattern: LowerPattern) -> str | None:

@@ -8,7 +8,7 @@ alternations, and cheap substring gates let most criteria skip the engine entire
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re._parser import parse as _sre_parse  # type: ignore[import-not-found]
@@ -425,6 +425,12 @@ class Gate:
 
     def __call__(self, text: str) -> bool:
         return bool(_gate_mask(text) & self.bit)
+
+    def select(self, texts: Iterable[str]) -> list[str]:
+        """The texts that pass, in order (one call for a study's criteria instead of one per
+        criterion: the facets ask 150,000 times per 1,000 studies)."""
+        bit = self.bit
+        return [text for text in texts if _gate_mask(text) & bit]
 
 
 class _GateScan:
