@@ -151,17 +151,19 @@ def _split_cached(text: str) -> tuple[tuple[str, str, str], ...]:
     lines = text.split("\n")
     heads = _heading_lines(text, lines)
     for i, raw in enumerate(lines):
-        if not raw.strip():
+        stripped = raw.strip()
+        if not stripped:
             flush()
             continue
         new_side = _heading_side(raw) if heads is None or i in heads else None
         if new_side is not None:
             flush()
-            side, heading, stem = new_side, raw.strip(), None
+            side, heading, stem = new_side, stripped, None
             continue
         bullet = _BULLET.match(raw)
         indent = len(raw) - len(raw.lstrip(" \t"))
-        body = raw[bullet.end() :] if bullet else raw.strip()
+        body = raw[bullet.end() :] if bullet else stripped
+        clean = body.strip() if bullet else stripped
         if (
             bullet
             or current is None
@@ -170,14 +172,14 @@ def _split_cached(text: str) -> tuple[tuple[str, str, str], ...]:
             plain_indent = None if bullet else indent
             flush()
             if stem is not None and indent > stem[0]:
-                current = [stem[1], body.strip()]
+                current = [stem[1], clean]
             else:
                 stem = None
-                current = [body.strip()]
-            if body.rstrip().endswith(":") and len(body) < 300:
-                stem = (indent, body.strip())
+                current = [clean]
+            if clean.endswith(":") and len(body) < 300:
+                stem = (indent, clean)
         else:
-            current.append(body.strip())
+            current.append(clean)
     flush()
     return tuple(out)
 

@@ -396,8 +396,11 @@ class _Place(NamedTuple):
     opener_around: int | None  # the list its parentheses stand in
 
     @classmethod
-    def of(cls, lower: str, target: Target, paren: bool) -> _Place:
+    def of(cls, lower: str, target: Target, paren: bool, lists: bool = True) -> _Place:
+        """`lists`: may the sentence hold a list at all (see _may_list)?"""
         around = _bracket(lower, target.start) if paren else None
+        if not lists:
+            return cls(around, None, None)
         return cls(
             around,
             _list_opener(lower, target.start),
@@ -459,11 +462,17 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 _LIST_ITEM_SPLIT = re.compile(r",|\band/or\b|\bor\b|\band\b")
 
 
+def _may_list(lower: str) -> bool:
+    """Does the sentence hold a word that opens a list? (most do not)"""
+    return any(map(lower.__contains__, _LIST_WORDS))
+
+
+_LIST_WORDS = ("including", "such as", "e.g.", "following", "i.e.", "namely")
+
+
 def _list_opener(lower: str, at: int) -> int | None:
     """Where the list that holds the words at `at` opens ("including A, B, C"), or None."""
-    if not any(
-        map(lower.__contains__, ("including", "such as", "e.g.", "following", "i.e.", "namely"))
-    ):
+    if not _may_list(lower):
         return None
     window = lower[max(0, at - 160) : at]
     openers = list(_LIST_OPENER.finditer(window))
@@ -490,8 +499,9 @@ def modifiers(
     paren = "(" in lower
     insides = [_inside(lower, c) if paren else None for c in cues]
     out = []
+    lists = _may_list(lower)
     for t in targets:
-        place = _Place.of(lower, t, paren)
+        place = _Place.of(lower, t, paren, lists)
         breast = _after_breast(lower, t, cues)
         out.append(
             frozenset(

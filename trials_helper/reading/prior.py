@@ -30,7 +30,7 @@ from .rules import decide
 from .text import _lower, sentences
 
 
-def _setting(categories: set[str]) -> Setting:
+def _setting(categories: frozenset[str]) -> Setting:
     early, advanced = "early" in categories, "advanced" in categories
     if early and not advanced:
         return Setting.EARLY
@@ -41,7 +41,8 @@ def _setting(categories: set[str]) -> Setting:
 
 @lru_cache(maxsize=65536)
 def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
-    """(column, value, categories, rule why, doubt, words, specific, group) per mention."""
+    """(column, value, categories, rule why, doubt, words, specific, group, setting, sorted
+    categories) per mention."""
     lower = _lower(sentence)
     targets = lexicon().targets(sentence, lower)
     if not targets:
@@ -56,6 +57,7 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
         if value is PriorValue.REQUIRED and _one_of_several(lower, target, targets):
             value, why = PriorValue.ANY, "one of several treatments that would do"
         specific = target.specific or (value is PriorValue.EXCLUDED and narrowed)
+        setting, cues = _setting(cats), tuple(sorted(cats))
         for column in sorted(target.columns):
             out.append(
                 (
@@ -67,6 +69,8 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
                     target.words,
                     specific,
                     target.group,
+                    setting,
+                    cues,
                 )
             )
     return tuple(out)
@@ -220,8 +224,8 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
             found = _read_sentence(clause.side, sentence)
             if not found:
                 continue
-            own = {col for col, *_rest, group in found if not group}
-            for column, value, cats, why, doubt, words, specific, group in found:
+            own = {f[0] for f in found if not f[7]}  # columns named by a class, not a group
+            for column, value, cats, why, doubt, words, specific, group, setting, cues in found:
                 if group and column in own:
                     continue  # the class named on its own in the sentence speaks for itself
                 if group and value is PriorValue.REQUIRED:
@@ -239,8 +243,8 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
                         value=value,
                         side=clause.side,
                         binding=binding,
-                        setting=_setting(set(cats)),
-                        cues=tuple(sorted(cats)),
+                        setting=setting,
+                        cues=cues,
                         why=why,
                         words=words,
                         clause=clause.text,
