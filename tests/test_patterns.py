@@ -288,3 +288,19 @@ def test_heading_lines_found_in_one_pass_are_the_lines_a_check_per_line_finds():
         assert found == per_line
     assert checked == len(texts)
     assert _heading_lines("İnclusion\nx", ["İnclusion", "x"]) is None  # "İ" lower-cases to two
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["or", "OR", "Or", "and/or", "x", "floor", "- ", "_or", "é", ":"])
+    ).map("".join),
+    st.lists(st.sampled_from(["or", "OR", "oR", "AND/OR", "y", "order", "* ", "1", "(", " "])).map(
+        "".join
+    ),
+)
+def test_entry_route_check_agrees_with_its_patterns(a, b):
+    """The quick "do these criteria join with OR?" check says what its two patterns say."""
+    from trials_helper.reading.prior import _OR_END, _OR_START, _joined
+
+    assert _joined(a, b) == bool(_OR_END.search(a[-16:]) or _OR_START.match(b))

@@ -177,9 +177,20 @@ def _routes(clauses: Sequence[Clause]) -> list[int | None]:
     for i in range(len(clauses) - 1):
         a, b = clauses[i], clauses[i + 1]
         # the end of a long criterion is all that matters ("... OR"): search only there
-        if a.side == b.side and (_OR_END.search(a.text[-16:]) or _OR_START.match(b.text)):
+        if a.side == b.side and _joined(a.text, b.text):
             group[i + 1] = group[i] = group[i] if group[i] is not None else i
     return group
+
+
+def _joined(a: str, b: str) -> bool:
+    """Does criterion `a` end with "or" or `b` start with it? Cheap checks first: both patterns
+    need an "or" in some case, and `b` cannot start with one if its first character is a letter
+    or digit other than o or a."""
+    tail = a[-16:]
+    if ("or" in tail or "OR" in tail or "Or" in tail or "oR" in tail) and _OR_END.search(tail):
+        return True
+    first = b[:1]
+    return not (first.isalnum() and first not in "oOaA") and _OR_START.match(b) is not None
 
 
 def _mark_routes(clauses: Sequence[Clause], found: list[list[Mention]]) -> None:
