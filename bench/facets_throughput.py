@@ -30,7 +30,7 @@ from trials_helper.reading.document import read_clauses  # noqa: E402
 from trials_helper.reading.lexicon import _word_classes  # noqa: E402
 from trials_helper.reading.prior import _read_sentence  # noqa: E402
 from trials_helper.reading.rules import _decide  # noqa: E402
-from trials_helper.reading.text import _gate_mask  # noqa: E402
+from trials_helper.reading.text import _mask_of  # noqa: E402
 from trials_helper.studies import parse_study  # noqa: E402
 
 CTGOV = ROOT.parent / "shared" / "ctgov"
@@ -48,7 +48,7 @@ def main() -> int:
     best = float("inf")
     for _ in range(3):
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
-        caches += (her2_spelling, hr_spelling, _decide, _gate_mask)
+        caches += (her2_spelling, hr_spelling, _decide, _mask_of)
         for cache in caches:
             cache.cache_clear()
         cue_book().scanner.memo.clear()  # the cue scanner's patterns-by-first-letters memo

@@ -204,7 +204,10 @@ def test_a_gate_made_later_joins_the_shared_scan():
     after texts were scanned) gets its own bit and the others keep theirs."""
     text = "Prior HER2-directed therapy; no brain metastases"
     assert facets._PRE_BRAIN(text) and facets._HER2_HINT(text) and not facets._MENO_HINT(text)
+    asked = "zq-part, qx and brain"
+    assert facets._PRE_BRAIN(asked)  # its mask is cached before the late gate exists
     late = Gate(("zq-part",), ("qx",))
+    assert late(asked)
     assert late("a ZQ-PARTS b") and late("(qx)") and late("QX+ disease")
     assert not late("qxz or aqx") and not late(text)
     assert facets._PRE_BRAIN(text) and facets._HER2_HINT(text) and not facets._MENO_HINT(text)
@@ -304,3 +307,30 @@ def test_entry_route_check_agrees_with_its_patterns(a, b):
     from trials_helper.reading.prior import _OR_END, _OR_START, _joined
 
     assert _joined(a, b) == bool(_OR_END.search(a[-16:]) or _OR_START.match(b))
+
+
+def test_gates_made_while_other_threads_scan_answer_right():
+    """The lexicon makes its gate on first use, maybe while another thread scans: no mask made
+    without a gate may answer for it."""
+    import threading
+
+    texts = [f"text {i} with brain and zz{i}q" for i in range(300)]
+    stop = threading.Event()
+
+    def scan() -> None:
+        while not stop.is_set():
+            for text in texts:
+                facets._PRE_BRAIN(text)
+
+    workers = [threading.Thread(target=scan) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        made = [Gate((f"zz{i}q",)) for i in range(0, 300, 30)]
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    for gate, i in zip(made, range(0, 300, 30), strict=True):
+        assert [t for t in texts if gate(t)] == [texts[i]]
+        assert gate.select(texts) == [texts[i]]

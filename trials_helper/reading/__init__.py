@@ -18,4 +18,4 @@ def warm_up() -> None:
     _waiting_words()
     _blockers()
     _reference()
-    _GATES.mask("")  # builds the gates' shared scan
+    _GATES.tables()  # builds the gates' shared scan

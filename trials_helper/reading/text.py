@@ -8,6 +8,7 @@ alternations, and cheap substring gates let most criteria skip the engine entire
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from re import _constants as _sre  # type: ignore[attr-defined]
@@ -424,35 +425,79 @@ class Gate:
         self.bit = _GATES.add(self)
 
     def __call__(self, text: str) -> bool:
-        return bool(_gate_mask(text) & self.bit)
+        return bool(_mask_of(text, _GATES.current or _GATES.tables()) & self.bit)
 
     def select(self, texts: Iterable[str]) -> list[str]:
         """The texts that pass, in order (one call for a study's criteria instead of one per
         criterion: the facets ask 150,000 times per 1,000 studies)."""
-        bit = self.bit
-        return [text for text in texts if _gate_mask(text) & bit]
+        bit, tables = self.bit, _GATES.current or _GATES.tables()
+        return [text for text in texts if _mask_of(text, tables) & bit]
+
+
+class _Tables:
+    """The automata for the gates there were when they were built (compared by identity: the
+    masks cache is keyed by text and tables)."""
+
+    __slots__ = ("parts", "spaced", "word_re", "words")
+
+    def __init__(
+        self, parts: Any, spaced: Any, words: dict[str, int], word_re: re.Pattern[str] | None
+    ) -> None:
+        self.parts = parts  # ahocorasick.Automaton of every part -> bits, or None
+        self.spaced = spaced  # ahocorasick.Automaton of " word " -> bits (ASCII words), or None
+        self.words = words  # word -> bits
+        self.word_re = word_re  # the words, for text outside ASCII
+
+    def mask(self, lower: str) -> int:
+        found = 0
+        if self.parts is not None:
+            for _end, bits in self.parts.iter(lower):
+                found |= bits
+        if self.word_re is None:
+            return found
+        if lower.isascii():
+            if self.spaced is not None:
+                # ASCII word characters are [A-Za-z0-9_]: every other one becomes a space
+                spaced = f" {lower.encode().translate(_WORD_BYTES).decode()} "
+                for _end, bits in self.spaced.iter(spaced):
+                    found |= bits
+        else:  # \w is wider than ASCII: the pattern decides
+            for m in self.word_re.finditer(lower):
+                found |= self.words[m.group()]
+        return found
 
 
 class _GateScan:
     """Every gate's parts in one Aho-Corasick automaton (one C pass over a text finds them all,
     overlapping ones too), and every gate's words in another, run over the text with each
     character that is not a word character made a space (so " er " stands only for a whole
-    word). Each part or word maps to the bits of the gates that name it."""
+    word). Each part or word maps to the bits of the gates that name it.
+
+    A gate made later (the lexicon's, on first use) drops the tables, and the next scan builds
+    them again under a lock; masks are cached per tables, so none made without a gate is ever
+    used to answer it, whichever thread asks."""
 
     def __init__(self) -> None:
         self.gates: list[Gate] = []
-        self._parts: Any = None
-        self._words: dict[str, int] = {}
-        self._spaced: Any = None  # " word " -> bits, for ASCII texts
-        self._word_re: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+        self.current: _Tables | None = None  # None until built, and again after a gate is made
 
     def add(self, gate: Gate) -> int:
-        self.gates.append(gate)
-        self._parts = None  # built again, with this gate's words, on the next scan
-        _gate_mask.cache_clear()
-        return 1 << (len(self.gates) - 1)
+        with self._lock:
+            self.gates.append(gate)
+            self.current = None
+            return 1 << (len(self.gates) - 1)
 
-    def _build(self) -> None:
+    def tables(self) -> _Tables:
+        tables = self.current
+        if tables is None:
+            with self._lock:
+                if self.current is None:
+                    self.current = self._build()
+                tables = self.current
+        return tables
+
+    def _build(self) -> _Tables:
         import ahocorasick  # C extension; imported where first needed
 
         parts: dict[str, int] = {}
@@ -467,7 +512,6 @@ class _GateScan:
             automaton.add_word(part, bits)
         if parts:
             automaton.make_automaton()
-        self._words = words
         spaced = ahocorasick.Automaton()
         for word, bits in words.items():
             if not re.fullmatch(r"\w+", word):
@@ -476,30 +520,13 @@ class _GateScan:
                 spaced.add_word(f" {word} ", bits)
         if len(spaced):
             spaced.make_automaton()
-        self._spaced = spaced if len(spaced) else None
         body = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
-        self._word_re = re.compile(rf"(?<!\w)(?:{body})(?!\w)") if words else None
-        self._parts = automaton if parts else False
-
-    def mask(self, lower: str) -> int:
-        if self._parts is None:
-            self._build()
-        found = 0
-        if self._parts:
-            for _end, bits in self._parts.iter(lower):
-                found |= bits
-        if self._word_re is None:
-            return found
-        if lower.isascii():
-            if self._spaced is not None:
-                # ASCII word characters are [A-Za-z0-9_]: every other one becomes a space
-                spaced = f" {lower.encode().translate(_WORD_BYTES).decode()} "
-                for _end, bits in self._spaced.iter(spaced):
-                    found |= bits
-        else:  # \w is wider than ASCII: the pattern decides
-            for m in self._word_re.finditer(lower):
-                found |= self._words[m.group()]
-        return found
+        return _Tables(
+            automaton if parts else None,
+            spaced if len(spaced) else None,
+            words,
+            re.compile(rf"(?<!\w)(?:{body})(?!\w)") if words else None,
+        )
 
 
 _WORD_BYTES = bytes(
@@ -508,10 +535,14 @@ _WORD_BYTES = bytes(
 _GATES = _GateScan()
 
 
-@lru_cache(maxsize=65536)
 def _gate_mask(text: str) -> int:
     """The bits of every gate the text passes (one scan, shared by all gates)."""
-    return _GATES.mask(_lower(text))
+    return _mask_of(text, _GATES.tables())
+
+
+@lru_cache(maxsize=65536)
+def _mask_of(text: str, tables: _Tables) -> int:
+    return tables.mask(_lower(text))
 
 
 # Texts are norm()-ed (single spaces), so every split point starts with a literal space, which
