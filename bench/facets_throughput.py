@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from trials_helper.eligibility import _split_cached  # noqa: E402
 from trials_helper.facets import (  # noqa: E402
     _lower,
+    _norm_lines,
     classify_trial,
     her2_spelling,
     hr_spelling,
@@ -48,7 +49,7 @@ def main() -> int:
     best = float("inf")
     for _ in range(3):
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
-        caches += (her2_spelling, hr_spelling, _decide, _mask_of)
+        caches += (her2_spelling, hr_spelling, _decide, _mask_of, _norm_lines)
         for cache in caches:
             cache.cache_clear()
         cue_book().scanner.memo.clear()  # the cue scanner's patterns-by-first-letters memo

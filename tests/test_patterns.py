@@ -334,3 +334,20 @@ def test_gates_made_while_other_threads_scan_answer_right():
     for gate, i in zip(made, range(0, 300, 30), strict=True):
         assert [t for t in texts if gate(t)] == [texts[i]]
         assert gate.select(texts) == [texts[i]]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["*", "-", "•", "(", "1", ".", ")", "12", "a", "iv", "X", " ", "\t"])
+        | st.sampled_from(["A", "word", "é", "–", "Patients"]),
+        min_size=1,
+        max_size=8,
+    ).map("".join)
+)
+def test_bullet_shortcut_skips_only_lines_without_a_bullet(raw):
+    from trials_helper.eligibility import _BULLET, _may_be_bullet
+
+    stripped = raw.strip()
+    if stripped and _BULLET.match(raw):
+        assert _may_be_bullet(stripped)

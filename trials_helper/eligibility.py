@@ -40,6 +40,16 @@ _BULLET = re.compile(
 )
 
 
+_BULLET_CHARS = frozenset("*-•·▪◦●○–—(")
+
+
+def _may_be_bullet(stripped: str) -> bool:
+    """Can _BULLET match a line that starts (after its spaces) like this? A bullet is one of
+    the bullet characters or "(", or a number, letter or numeral of up to four characters with
+    "." or ")" after it; most lines start with a word ("Histologically", "Patients")."""
+    return stripped[0] in _BULLET_CHARS or "." in stripped[1:6] or ")" in stripped[1:6]
+
+
 class Criterion(NamedTuple):
     """One criterion and its side; a named tuple because long records have hundreds."""
 
@@ -160,7 +170,7 @@ def _split_cached(text: str) -> tuple[tuple[str, str, str], ...]:
             flush()
             side, heading, stem = new_side, stripped, None
             continue
-        bullet = _BULLET.match(raw)
+        bullet = _BULLET.match(raw) if _may_be_bullet(stripped) else None
         indent = len(raw) - len(raw.lstrip(" \t"))
         body = raw[bullet.end() :] if bullet else stripped
         clean = body.strip() if bullet else stripped

@@ -220,6 +220,7 @@ class _Text:
         return None
 
 
+@lru_cache(maxsize=256)  # asked twice per study: for the facets and for the reader's clauses
 def _norm_lines(text: str) -> str:
     """norm() for a whole criteria text, keeping its lines (the splitter needs them); the
     splitter then leaves single spaces, so criteria need no norm() of their own."""
