@@ -1591,7 +1591,7 @@ def _cohort_facets(
     trial: Trial,
     t: _Text,
     clauses: tuple[Clause, ...],
-    mentions: list[Mention],
+    mentions: Mapping[str, list[Mention]],  # by column
     breast: bool,
     is_meta: bool,
     study: Mapping[str, Facet],
@@ -1623,7 +1623,10 @@ def _cohort_facets(
     def earlier_treatment(cohort: Cohort | None) -> dict[str, Facet]:
         return {
             name: _prior_facet(
-                name, cohort_reading(name, mentions, cohort, is_meta), breast, t.title
+                name,
+                cohort_reading(name, mentions.get(name, []), cohort, is_meta),
+                breast,
+                t.title,
             )
             for name in PRIOR_FACETS
         }
@@ -1663,9 +1666,13 @@ def classify_trial(trial: Trial) -> TrialFacets:
     breast = _mentions_breast(t, exclusion=False)
     categories, per = _categories(trial)
     clauses, titles = _reader_clauses(trial, t)
-    mentions = read_mentions((*titles, *clauses))
+    mentions: dict[str, list[Mention]] = {}  # by column: each reading looks at its own
+    for m in read_mentions((*titles, *clauses)):
+        mentions.setdefault(m.column, []).append(m)
     prior = {
-        name: _prior_facet(name, study_reading(name, mentions, is_meta), breast, t.title)
+        name: _prior_facet(
+            name, study_reading(name, mentions.get(name, []), is_meta), breast, t.title
+        )
         for name in PRIOR_FACETS
     }
     study = {name: rule(t, is_meta) for name, rule, _reads in _COHORT_RULES}

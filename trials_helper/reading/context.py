@@ -14,7 +14,6 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain
 from typing import Any, NamedTuple
 
 from .lexicon import Target
@@ -312,9 +311,14 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
     ]
     # where a cue starts: at the very start, or just after a character that is not a letter
     # or digit (`after` ends its match there)
-    first = [0] if scanner.starts.match(lower) else []
-    for p in chain(first, (at.end() for at in scanner.after.finditer(lower))):
-        for slot, index, pattern in scanner.candidates(lower[p : p + _KEY]):
+    positions = [at.end() for at in scanner.after.finditer(lower)]
+    if scanner.starts.match(lower):
+        positions.insert(0, 0)
+    memo = scanner.memo
+    for p in positions:
+        key = lower[p : p + _KEY]
+        candidates = memo.get(key) or scanner.candidates(key)
+        for slot, index, pattern in candidates:
             if p < done[slot]:
                 continue
             m = pattern.match(lower, p)
@@ -322,17 +326,19 @@ def find_cues(lower: str, book: CueBook | None = None) -> list[Cue]:
                 continue
             done[slot] = m.end()
             matches.append((index, m))
+    rules = book.rules
     for index, m in matches:
+        start, end = m.span()
         if index == _PSEUDO_RULE:
-            found.append(Cue("pseudo", BOTH, 0, m.start(), m.end()))
+            found.append(Cue("pseudo", BOTH, 0, start, end))
             continue
-        rule = book.rules[index]
+        rule = rules[index]
         category = rule.category
         if category == "window":
             days = _window_days(m)
             if days is not None and days > book.max_washout_days:
                 category = "long_window"  # "within 5 years": a bar, not a wait
-        found.append(Cue(category, rule.direction, rule.scope, m.start(), m.end()))
+        found.append(Cue(category, rule.direction, rule.scope, start, end))
     return resolve(found)
 
 

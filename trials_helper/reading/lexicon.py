@@ -197,12 +197,10 @@ class Lexicon:
 
     def targets(self, sentence: str, lower: str) -> list[Target]:
         """Mentions in a sentence, longest first where they overlap."""
-        spans = [(m.start(), m.end()) for m in self._lower_re.finditer(lower)]
-        spans += [
-            (m.start(), m.end()) for g in self._possible_gated(lower) for m in g.finditer(lower)
-        ]
+        spans = [m.span() for m in self._lower_re.finditer(lower)]
+        spans += [m.span() for g in self._possible_gated(lower) for m in g.finditer(lower)]
         if self._exact_re is not None:
-            spans += [(m.start(), m.end()) for m in self._exact_re.finditer(sentence)]
+            spans += [m.span() for m in self._exact_re.finditer(sentence)]
         if not spans:
             return []
         spans.sort(key=lambda s: (s[0], s[0] - s[1]))
