@@ -351,3 +351,14 @@ def test_bullet_shortcut_skips_only_lines_without_a_bullet(raw):
     stripped = raw.strip()
     if stripped and _BULLET.match(raw):
         assert _may_be_bullet(stripped)
+
+
+def test_breast_words_gate_lets_every_breast_match_through():
+    """_mentions_breast runs the breast pattern only on parts holding a breast word; every
+    match the pattern finds holds one, and words split across two parts are still found."""
+    found = [t for t in REAL if facets._BREAST.search(t)]
+    assert found and all(facets._BREAST_WORDS(t) for t in found)
+    for text in ("MBC", "(TNBC)", "HR+ disease", "ER+", "BC patients", "mammary", "Breast cancer"):
+        assert facets._BREAST.search(text) and facets._BREAST_WORDS(text)
+    assert facets._breast_in(("metastatic carcinoma of the", "breast, stage IV"))
+    assert not facets._breast_in(("metastatic lung cancer", "no brain metastases"))

@@ -291,19 +291,33 @@ _META_TREATED = rx(
 _EXC_META_HINT = Gate(("metasta", "stage", "distant", "recurren"), ("m1",))
 
 
+# every _BREAST match holds one of these (the gates' shared scan has read most criteria already)
+_BREAST_WORDS = Gate(("breast", "mammary", "hr+", "er+"), ("mbc", "tnbc", "bc"))
+
+
+def _breast_in(parts: Sequence[str]) -> bool:
+    """Does _BREAST match the parts joined by spaces? The parts that hold a breast word first,
+    each on its own (a match inside one part is one in the joined text: the pattern looks no
+    further than word boundaries), then the joined text if it holds one, for words that run
+    across two parts."""
+    if any(_BREAST.search(p) for p in _BREAST_WORDS.select(parts)):
+        return True
+    joined = " ".join(parts)
+    return _BREAST_WORDS(joined) and _BREAST.search(joined) is not None
+
+
 def _mentions_breast(t: _Text, *, exclusion: bool = True) -> bool:
     """Is this a breast cancer study at all? Title and conditions first, then the inclusion
     criteria and summary, then (if asked) the exclusion criteria; each part read once."""
     memo = t.memo
     if "breast" not in memo:
         memo["breast"] = bool(
-            _BREAST.search(t.title)
-            or _BREAST.search(" ".join((*t.inclusion, t.trial.brief_summary)))
+            _BREAST.search(t.title) or _breast_in((*t.inclusion, t.trial.brief_summary))
         )
     if memo["breast"] or not exclusion:
         return memo["breast"]
     if "breast_exc" not in memo:
-        memo["breast_exc"] = bool(_BREAST.search(" ".join(t.exclusion)))
+        memo["breast_exc"] = _breast_in(t.exclusion)
     return memo["breast_exc"]
 
 
@@ -363,8 +377,8 @@ def _admits_metastatic(t: _Text) -> Facet:
             INCLUSION if early != t.title else "title",
         )
     trial = t.trial
-    if len(trial.conditions) > 1 and not _BREAST.search(
-        " ".join((trial.brief_title, trial.official_title, trial.brief_summary, *t.inclusion))
+    if len(trial.conditions) > 1 and not _breast_in(
+        (trial.brief_title, trial.official_title, trial.brief_summary, *t.inclusion)
     ):
         # "Breast Cancer" is one condition among several (hypertension, osteoporosis, ...) and
         # neither the titles, the summary nor the criteria ask for it
