@@ -47,16 +47,17 @@ def _read_sentence(side: str, sentence: str) -> tuple[tuple, ...]:
     targets = lexicon().targets(sentence, lower)
     if not targets:
         return ()
-    narrow = _narrowed(lower, targets)
     out = []
-    for target, cats, narrowed in zip(targets, modifiers(lower, targets), narrow, strict=True):
+    for target, cats in zip(targets, modifiers(lower, targets), strict=True):
         rule = decide(side, cats)
         value = rule.value if rule else PriorValue.ANY
         why = rule.why if rule else "named, with no entry rule"
         doubt = bool(rule and rule.doubt) or target.doubt
         if value is PriorValue.REQUIRED and _one_of_several(lower, target, targets):
             value, why = PriorValue.ANY, "one of several treatments that would do"
-        specific = target.specific or (value is PriorValue.EXCLUDED and narrowed)
+        specific = target.specific or (
+            value is PriorValue.EXCLUDED and _narrowed(lower, target, targets)
+        )
         setting, cues = _setting(cats), tuple(sorted(cats))
         for column in sorted(target.columns):
             out.append(
@@ -82,28 +83,22 @@ _NARROWING_AFTER = re.compile(r"\s*(?:with|containing|including|of)\s+(?:an?\s+|
 _NARROWING_BEFORE = re.compile(r"[\s-]*(?:based|containing)[\s-]*(?:\w+\s+)?")
 
 
-def _narrowed(lower: str, targets: list[Target]) -> list[bool]:
-    """For each mention, is it a class word narrowed to one drug named with it? A bar on it is
-    then a bar on that drug only."""
-    out = []
-    for t in targets:
-        out.append(
-            not t.specific
-            and not t.group
-            and any(
-                other.specific
-                and other.columns & t.columns
-                and (
-                    (other.start >= t.end and _NARROWING_AFTER.fullmatch(lower, t.end, other.start))
-                    or (
-                        other.end <= t.start
-                        and _NARROWING_BEFORE.fullmatch(lower, other.end, t.start)
-                    )
-                )
-                for other in targets
+def _narrowed(lower: str, t: Target, targets: list[Target]) -> bool:
+    """Is the mention a class word narrowed to one drug named with it? A bar on it is then a
+    bar on that drug only."""
+    return (
+        not t.specific
+        and not t.group
+        and any(
+            other.specific
+            and other.columns & t.columns
+            and (
+                (other.start >= t.end and _NARROWING_AFTER.fullmatch(lower, t.end, other.start))
+                or (other.end <= t.start and _NARROWING_BEFORE.fullmatch(lower, other.end, t.start))
             )
+            for other in targets
         )
-    return out
+    )
 
 
 # what may stand between two items of one list: "chemotherapy, radiation, and/or surgery",
