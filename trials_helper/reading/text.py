@@ -412,7 +412,7 @@ class Gate:
     """A cheap pre-check: can this text concern a facet at all?
 
     True when the lower-cased text contains one of `parts` anywhere or one of `words` as a
-    whole word. Every gate is answered by one shared scan of each text (`_gate_mask`), made the
+    whole word. Every gate is answered by one shared scan of each text (`_mask_of`), made the
     first time any gate asks about it: the facets ask up to nine gates about each criterion, and
     one pass for all of them costs about a third of nine passes. A text that fails the gate
     cannot match the facet's patterns, so most criteria skip them entirely.
@@ -535,13 +535,10 @@ _WORD_BYTES = bytes(
 _GATES = _GateScan()
 
 
-def _gate_mask(text: str) -> int:
-    """The bits of every gate the text passes (one scan, shared by all gates)."""
-    return _mask_of(text, _GATES.tables())
-
-
 @lru_cache(maxsize=65536)
 def _mask_of(text: str, tables: _Tables) -> int:
+    """The bits of every gate the text passes (one scan, shared by all gates), cached per set
+    of automata."""
     return tables.mask(_lower(text))
 
 
