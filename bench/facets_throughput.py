@@ -31,7 +31,7 @@ from trials_helper.reading.document import read_clauses  # noqa: E402
 from trials_helper.reading.lexicon import _word_classes  # noqa: E402
 from trials_helper.reading.prior import _read_sentence  # noqa: E402
 from trials_helper.reading.rules import _decide  # noqa: E402
-from trials_helper.reading.text import _mask_of  # noqa: E402
+from trials_helper.reading.text import clear_masks  # noqa: E402
 from trials_helper.studies import parse_study  # noqa: E402
 
 CTGOV = ROOT.parent / "shared" / "ctgov"
@@ -49,9 +49,10 @@ def main() -> int:
     best = float("inf")
     for _ in range(3):
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
-        caches += (her2_spelling, hr_spelling, _decide, _mask_of, _norm_lines)
+        caches += (her2_spelling, hr_spelling, _decide, _norm_lines)
         for cache in caches:
             cache.cache_clear()
+        clear_masks()
         cue_book().scanner.memo.clear()  # the cue scanner's patterns-by-first-letters memo
         start = time.perf_counter()
         for t in trials:

@@ -362,3 +362,30 @@ def test_breast_words_gate_lets_every_breast_match_through():
         assert facets._BREAST.search(text) and facets._BREAST_WORDS(text)
     assert facets._breast_in(("metastatic carcinoma of the", "breast, stage IV"))
     assert not facets._breast_in(("metastatic lung cancer", "no brain metastases"))
+
+
+def test_mentions_are_built_in_the_order_of_their_fields():
+    """read_mentions builds each Mention positionally: the field list must be Mention's own."""
+    from trials_helper.reading.document import read_clauses
+    from trials_helper.reading.model import Mention
+    from trials_helper.reading.prior import MENTION_FIELDS, read_mentions
+
+    assert Mention._fields == MENTION_FIELDS
+    found = read_mentions(read_clauses("Exclusion Criteria:\n* Prior fulvestrant\n"))
+    assert [(m.column, m.side, m.words, m.clause) for m in found] == [
+        ("prior_endocrine", "exclusion", "fulvestrant", "Prior fulvestrant")
+    ]
+
+
+def test_each_hr_spelling_pass_is_skipped_only_where_it_cannot_match():
+    """hr_spelling skips a pass when its word is missing: every match must hold that word."""
+    from trials_helper.facets import _HR_SPELLING, hr_spelling
+    from trials_helper.reading.text import _top_level
+
+    for pattern, _short, word in _HR_SPELLING:
+        # one alternative that starts with the word (after an optional "o": "oestrogen")
+        assert len(_top_level(pattern.pattern)) == 1, pattern.pattern
+        assert pattern.pattern.startswith((rf"\b{word}", rf"\bo?{word}")), pattern.pattern
+    assert hr_spelling("Estrogen receptor (ER) and progesterone receptor positive") == (
+        "er and pr positive"
+    )

@@ -439,7 +439,10 @@ _HR_SPELLINGS = (
     (r"\bprogesterone(?:[\s-]+receptors?)?\s*\(\s*(?:pr|pgr)\s*\)", "pr"),
     (r"\bprogesterone[\s-]+receptors?", "pr"),
 )
-_HR_SPELLING = tuple((re.compile(p), r) for p, r in _HR_SPELLINGS)
+# each with the word every match holds (a text without it skips that pass)
+_HR_SPELLING = tuple(
+    (re.compile(p), r, "estrogen" if "estrogen" in p else "progesterone") for p, r in _HR_SPELLINGS
+)
 _HR_MORE_POS = rx(
     r"\bhormonally[\s-]*(?:responsive|sensitive)"
     r"|\b(?:must|should|that|which|to)\s+express(?:es)?\s+er\b|\bexpressing\s+er\b"
@@ -454,8 +457,9 @@ def hr_spelling(text: str) -> str:
     lower = _lower(text)
     if "estrogen" not in lower and "progesterone" not in lower:
         return text
-    for pattern, short in _HR_SPELLING:
-        lower = pattern.sub(short, lower)
+    for pattern, short, word in _HR_SPELLING:
+        if word in lower:
+            lower = pattern.sub(short, lower)
     return lower
 
 

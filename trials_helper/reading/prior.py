@@ -166,15 +166,10 @@ _OR_START = re.compile(r"^\W*(?:or|and/or)\b", re.I)
 _OR_ONLY = re.compile(r"^\W*(?:or|and/or)\W*$", re.I)
 
 
-def _routes(clauses: Sequence[Clause]) -> list[int | None]:
-    """For each clause, the entry-route group it belongs to (None outside any)."""
-    group: list[int | None] = [None] * len(clauses)
-    for i in range(len(clauses) - 1):
-        a, b = clauses[i], clauses[i + 1]
-        # the end of a long criterion is all that matters ("... OR"): search only there
-        if a.side == b.side and _joined(a.text, b.text):
-            group[i + 1] = group[i] = group[i] if group[i] is not None else i
-    return group
+def _linked(clauses: Sequence[Clause], i: int) -> bool:
+    """Are criteria i and i + 1 one entry-route group ("... OR" / "OR ...", on one side)?"""
+    a, b = clauses[i], clauses[i + 1]
+    return a.side == b.side and _joined(a.text, b.text)
 
 
 def _joined(a: str, b: str) -> bool:
@@ -191,31 +186,51 @@ def _joined(a: str, b: str) -> bool:
 def _mark_routes(clauses: Sequence[Clause], found: list[list[Mention]]) -> None:
     """A rule in one of several entry routes binds only those who enter that way: it counts at
     study level as a cohort's rule does (routes that contradict give "any"), but never firmly,
-    so matching asks instead of ruling out. A rule every route sets stays as it is."""
-    groups: dict[int, list[int]] = {}
-    for i, group in enumerate(_routes(clauses)):
-        other_tumour = found[i] and all("other_tumour" in m.cues for m in found[i])
-        # "ovarian cancer after 2 lines OR breast cancer after 1": not a route for this reader
-        if group is not None and not other_tumour and not _OR_ONLY.match(clauses[i].text):
-            groups.setdefault(group, []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
+    so matching asks instead of ruling out. A rule every route sets stays as it is.
+
+    Only the groups around a criterion that sets a rule can change anything, so only their
+    neighbours are looked at (most criteria set none)."""
+    seen: set[int] = set()
+    for i, mentions in enumerate(found):
+        if i in seen or all(m.value is PriorValue.ANY for m in mentions):
+            continue
+        first = last = i
+        while first > 0 and _linked(clauses, first - 1):
+            first -= 1
+        while last < len(clauses) - 1 and _linked(clauses, last):
+            last += 1
+        seen.update(range(first, last + 1))
+        members = [
+            k
+            for k in range(first, last + 1)
+            # "ovarian cancer after 2 lines OR breast cancer after 1": not a route for this reader
+            if not (found[k] and all("other_tumour" in m.cues for m in found[k]))
+            and not _OR_ONLY.match(clauses[k].text)
+        ]
+        if first == last or len(members) < 2:
             continue
         shared = set.intersection(
             *(
-                {(m.column, m.value) for m in found[i] if m.value is not PriorValue.ANY}
-                for i in members
+                {(m.column, m.value) for m in found[k] if m.value is not PriorValue.ANY}
+                for k in members
             )
         )
-        for i in members:
-            found[i] = [
+        for k in members:
+            found[k] = [
                 m
                 if (m.column, m.value) in shared or m.value is PriorValue.ANY
-                else m._replace(binding=Binding.ROUTE, route=i)
+                else m._replace(binding=Binding.ROUTE, route=k)
                 if m.binding is Binding.ALL
                 else m._replace(doubt=True)
-                for m in found[i]
+                for m in found[k]
             ]
+
+
+# read_mentions builds each Mention from its fields in this order (a test keeps it true)
+MENTION_FIELDS = (
+    *("column", "value", "side", "binding", "setting", "cues", "why", "words", "clause"),
+    *("cohort", "specific", "doubt", "group", "route"),
+)
 
 
 def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
@@ -223,11 +238,13 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
     clauses = tuple(clauses)
     per_clause: list[list[Mention]] = [[] for _ in clauses]
     lex = lexicon()
+    new = tuple.__new__  # a Mention built from its fields in order (many are made)
     for clause, out in zip(clauses, per_clause, strict=True):
-        if not lex.any_in(clause.text, _lower(clause.text)):
+        text, side, cohort = clause.text, clause.side, clause.cohort
+        if not lex.any_in(text, _lower(text)):
             continue
-        for sentence in sentences(clause.text):
-            found = _read_sentence(clause.side, sentence)
+        for sentence in sentences(text):
+            found = _read_sentence(side, sentence)
             if not found:
                 continue
             own = {f[0] for f in found if not f[7]}  # columns named by a class, not a group
@@ -236,28 +253,34 @@ def read_mentions(clauses: Iterable[Clause]) -> list[Mention]:
                     continue  # the class named on its own in the sentence speaks for itself
                 if group and value is PriorValue.REQUIRED:
                     value, why = PriorValue.ANY, "earlier therapy of any kind asked for"
+                conditional = "conditional" in cats
                 binding = (
                     Binding.COHORT
-                    if clause.cohort is not None
+                    if cohort is not None
                     else Binding.CONDITIONAL
-                    if "conditional" in cats or "other_tumour" in cats
+                    if conditional or "other_tumour" in cats
                     else Binding.ALL
                 )
+                # in the order of MENTION_FIELDS
                 out.append(
-                    Mention(
-                        column=column,
-                        value=value,
-                        side=clause.side,
-                        binding=binding,
-                        setting=setting,
-                        cues=cues,
-                        why=why,
-                        words=words,
-                        clause=clause.text,
-                        cohort=clause.cohort,
-                        specific=specific,
-                        doubt=doubt or "conditional" in cats,
-                        group=group,
+                    new(
+                        Mention,
+                        (
+                            column,
+                            value,
+                            side,
+                            binding,
+                            setting,
+                            cues,
+                            why,
+                            words,
+                            text,
+                            cohort,
+                            specific,
+                            doubt or conditional,
+                            group,
+                            None,
+                        ),
                     )
                 )
     _mark_routes(clauses, per_clause)

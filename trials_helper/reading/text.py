@@ -425,20 +425,27 @@ class Gate:
         self.bit = _GATES.add(self)
 
     def __call__(self, text: str) -> bool:
-        return bool(_mask_of(text, _GATES.current or _GATES.tables()) & self.bit)
+        tables = _GATES.current or _GATES.tables()
+        found = tables.masks.get(text)
+        return bool((tables.add(text) if found is None else found) & self.bit)
 
     def select(self, texts: Iterable[str]) -> list[str]:
         """The texts that pass, in order (one call for a study's criteria instead of one per
-        criterion: the facets ask 150,000 times per 1,000 studies)."""
+        criterion: the facets ask 150,000 times per 1,000 studies). Most texts were scanned
+        for an earlier gate, so a plain dictionary lookup answers."""
         bit, tables = self.bit, _GATES.current or _GATES.tables()
-        return [text for text in texts if _mask_of(text, tables) & bit]
+        masks = tables.masks
+        try:
+            return [text for text in texts if masks[text] & bit]
+        except KeyError:  # a text not scanned yet
+            return [text for text in texts if _mask_of(text, tables) & bit]
 
 
 class _Tables:
     """The automata for the gates there were when they were built (compared by identity: the
     masks cache is keyed by text and tables)."""
 
-    __slots__ = ("parts", "spaced", "word_re", "words")
+    __slots__ = ("masks", "parts", "spaced", "word_re", "words")
 
     def __init__(
         self, parts: Any, spaced: Any, words: dict[str, int], word_re: re.Pattern[str] | None
@@ -447,6 +454,17 @@ class _Tables:
         self.spaced = spaced  # ahocorasick.Automaton of " word " -> bits (ASCII words), or None
         self.words = words  # word -> bits
         self.word_re = word_re  # the words, for text outside ASCII
+        self.masks: dict[str, int] = {}  # text -> its mask under these tables (see add)
+
+    def add(self, text: str) -> int:
+        """Scan a text and remember its mask (a plain dictionary, emptied when full: gates ask
+        about each text several times, and a dictionary lookup costs a third of a cached
+        call; reads and writes of one key are atomic, so threads may share it)."""
+        masks = self.masks
+        if len(masks) >= _MASKS_KEPT:
+            masks.clear()
+        found = masks[text] = self.mask(_lower(text))
+        return found
 
     def mask(self, lower: str) -> int:
         found = 0
@@ -535,11 +553,20 @@ _WORD_BYTES = bytes(
 _GATES = _GateScan()
 
 
-@lru_cache(maxsize=65536)
+_MASKS_KEPT = 65536
+
+
 def _mask_of(text: str, tables: _Tables) -> int:
-    """The bits of every gate the text passes (one scan, shared by all gates), cached per set
-    of automata."""
-    return tables.mask(_lower(text))
+    """The bits of every gate the text passes (one scan, shared by all gates), kept per set of
+    automata."""
+    found = tables.masks.get(text)
+    return tables.add(text) if found is None else found
+
+
+def clear_masks() -> None:
+    """Forget every scanned text (benchmarks read each text for real)."""
+    if _GATES.current is not None:
+        _GATES.current.masks.clear()
 
 
 # Texts are norm()-ed (single spaces), so every split point starts with a literal space, which
