@@ -364,6 +364,41 @@ def test_breast_words_gate_lets_every_breast_match_through():
     assert not facets._breast_in(("metastatic lung cancer", "no brain metastases"))
 
 
+def test_the_cohort_name_gate_lets_every_named_cohort_through():
+    """The cohort-name patterns run only on criteria holding one of the words every name
+    needs; on real criteria and on every kind of name, the gate passes whatever they match."""
+    from trials_helper.reading import document
+
+    found = [t for t in REAL if document._PREFIX.match(t) or document._INLINE.search(t)]
+    assert found  # real cohort labels exist in the recorded studies
+    assert all(document._NAME_WORDS(t) for t in found)
+    names = ["Cohort A", "PARTS 1 and 2", "Arm B", "Module 3", "Group C", "Sub-study 2"]
+    names += ["Substudy 1", "Phase Ib", "Stratum 2", "Dose Escalation", "Expansion cohort"]
+    names += ["escalation part", "DOSE-EXPANSION"]
+    for name in names:
+        for text in (f"{name}: prior taxane", f"Prior taxane ({name} only)"):
+            assert document._PREFIX.match(text) or document._INLINE.search(text), text
+            assert document._NAME_WORDS(text), text
+            assert document._from_text(text)[0] is not None, text
+    # outside ASCII the patterns run whatever the gate says ("ſ" is an "s" to them)
+    assert document._from_text("Phaſe Ib: prior taxane")[0] is not None
+
+
+def test_group_words_tried_by_first_character_read_as_trying_them_all(monkeypatch):
+    """columns_of tries only the group patterns that can start with the words' first
+    character; on every real sentence the mentions are those trying all of them gives."""
+    from trials_helper.reading.lexicon import Lexicon, concepts
+    from trials_helper.reading.text import sentences
+
+    lex = Lexicon(concepts())
+    lines = [x for text in REAL for x in sentences(text)]
+    lines += ["Prior Systemic therapy", "No prior BIOLOGIC therapy", "molecularly targeted agents"]
+    fast = [lex.targets(x, x.lower()) for x in lines]
+    assert sum(t.group for found in fast for t in found) > 20  # group words are read
+    monkeypatch.setattr(lex, "_groups_by_first", {})
+    assert [lex.targets(x, x.lower()) for x in lines] == fast
+
+
 def test_mentions_are_built_in_the_order_of_their_fields():
     """read_mentions builds each Mention positionally: the field list must be Mention's own."""
     from trials_helper.reading.document import read_clauses

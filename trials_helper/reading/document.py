@@ -22,6 +22,12 @@ _NAME = (
     r"|dose[\s-]*(?:escalation|expansion)(?:\s*(?:phase|part|cohorts?))?"
     r"|(?:expansion|escalation)\s*(?:phase|part|cohorts?))"
 )
+# Every _NAME match holds one of these, lower-cased (the gates' shared scan has read most
+# criteria already); only in ASCII text, where ignoring case is lower-casing.
+_NAME_WORDS = Gate(
+    ("cohort", "part", "arm", "module", "group", "substud", "sub-stud", "phase", "strat")
+    + ("dose", "expansion", "escalation")
+)
 # "Cohort A:", "(Cohort 3)", "Part 2 only -", "For Cohort B:", "Phase Ib (dose expansion):"
 _PREFIX = re.compile(
     rf"^\W*(?:for |in )?(?:the )?(?:patients in )?(?P<name>{_NAME})(?:\s+only)?"
@@ -91,7 +97,8 @@ def _cohort(name: str, definition: str = "") -> Cohort:
 def _from_text(text: str) -> tuple[Cohort | None, bool]:
     """The cohort a criterion names, and whether the criterion is only a label for what
     follows ("Cohort A:" or "Cohort A (HR+):")."""
-    m = _PREFIX.match(text)
+    named = not text.isascii() or _NAME_WORDS(text)  # can the text name a cohort or part?
+    m = _PREFIX.match(text) if named else None
     if m:
         rest = m.group("rest").strip()
         label_only = not rest or (rest.endswith(":") and len(rest) < 120)
@@ -116,7 +123,7 @@ def _from_text(text: str) -> tuple[Cohort | None, bool]:
     m = _TUMOUR_LEAD.match(text) if _TUMOUR_WORDS(text) else None
     if m and not _NOT_A_COHORT.match(text):
         return _cohort(m.group("name"), m.group("def")), False
-    m = _INLINE.search(text)
+    m = _INLINE.search(text) if named and "(" in text else None
     if m:
         return _cohort(m.group("name"), ""), False
     return None, False

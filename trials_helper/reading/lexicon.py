@@ -24,6 +24,7 @@ from .text import (
     factor,
     first_chars,
     required_literals,
+    start_chars,
     whole_words_literal_first,
 )
 
@@ -94,6 +95,17 @@ class Lexicon:
             pattern = bounded(entry["patterns"])
             self.groups.append((pattern, frozenset(entry["classes"]), bool(entry.get("doubt"))))
             lower_parts += entry["patterns"]
+        # the group patterns that can start with each ASCII character (they ignore case; a
+        # pattern that does not say how it starts is tried everywhere; outside ASCII, all are)
+        starts = [start_chars(p.pattern) for p, _c, _d in self.groups]
+        self._groups_by_first = {
+            ch: tuple(
+                g
+                for g, chars in zip(self.groups, starts, strict=True)
+                if chars is None or ch.lower() in {c.lower() for c in chars}
+            )
+            for ch in map(chr, range(128))
+        }
         # "non-hormonal" before group words takes its class out of them
         self._group_not = tuple(
             (re.compile(rf"(?<![a-z0-9])(?:{p})(?:[\s-]+[a-z][\w-]*){{0,2}}[\s-]+$"), frozenset(c))
@@ -163,20 +175,22 @@ class Lexicon:
         look ahead, so they are tried where the words stand in their sentence), and whether
         they can honestly be read two ways."""
         where = (sentence, start) if sentence is not None else (words, 0)
-        for pattern, classes, doubt in self.groups:
+        first = words[:1]
+        groups = self._groups_by_first.get(first, self.groups)
+        for pattern, classes, doubt in groups:
             m = pattern.match(*where)
             if m and m.end() - m.start() == len(words):
                 return classes, True, doubt
-        found = set(_word_classes(words))
+        found = _word_classes(words)
         if not found and sentence is not None:
             # words whose pattern looks past them ("hormone" in "hormone-refractory")
-            found = {
+            found = frozenset(
                 c
                 for c, cls in self.classes.items()
                 if cls.pattern.match(sentence, start)
                 and not (cls.not_pattern and cls.not_pattern.fullmatch(words))
-            }
-        return frozenset(found), False, False
+            )
+        return found, False, False
 
     def _possible_gated(self, lower: str) -> list[re.Pattern[str]]:
         """The word-class patterns whose sure words stand in the text."""
