@@ -28,7 +28,7 @@ from trials_helper.facets import (  # noqa: E402
 )
 from trials_helper.reading.context import cue_book  # noqa: E402
 from trials_helper.reading.document import read_clauses  # noqa: E402
-from trials_helper.reading.lexicon import _word_classes  # noqa: E402
+from trials_helper.reading.lexicon import _names_a_class, _word_classes  # noqa: E402
 from trials_helper.reading.prior import _read_sentence  # noqa: E402
 from trials_helper.reading.rules import _decide  # noqa: E402
 from trials_helper.reading.text import clear_masks  # noqa: E402
@@ -49,7 +49,7 @@ def main() -> int:
     best = float("inf")
     for _ in range(3):
         caches = (_split_cached, _lower, sentences, read_clauses, _read_sentence, _word_classes)
-        caches += (her2_spelling, hr_spelling, _decide, _norm_lines)
+        caches += (her2_spelling, hr_spelling, _decide, _norm_lines, _names_a_class)
         for cache in caches:
             cache.cache_clear()
         clear_masks()

@@ -662,7 +662,8 @@ def _her2(t: _Text) -> Facet:
         neg_m = _HER2_NEG.search(x)
         pos_m = None
         shut_out = False
-        for m in _HER2_POS.finditer(x):
+        positives = list(_HER2_POS.finditer(x))  # read twice below
+        for m in positives:
             window = x[m.start() : m.end() + 25]
             if neg_m and neg_m.end() <= m.start() and _DEFINED.search(x, neg_m.end(), m.start()):
                 continue  # "HER2-negative, defined as ... IHC 3+ with FISH negative"
@@ -685,12 +686,7 @@ def _her2(t: _Text) -> Facet:
             neg_m = None
         if neg_m and pos_m and _either_in_one(x, neg_m, pos_m):
             either = either or text  # "HER2-negative (IHC 0) or HER2 3+"
-        if (
-            neg_m
-            or shut_out
-            or _TN.search(x)
-            or any(negated(x, m.start()) for m in _HER2_POS.finditer(x))
-        ):
+        if neg_m or shut_out or _TN.search(x) or any(negated(x, m.start()) for m in positives):
             neg = neg or text
     # a status named only as a condition is admitted: with the other one asked for, both are
     pos, neg = pos or (cond_pos if neg else None), neg or (cond_neg if pos else None)

@@ -250,7 +250,7 @@ class Lexicon:
                 )
                 last_end = end
                 continue
-            specific = not group and not self._class_words.search(words)
+            specific = not group and not _names_a_class(words)
             out.append(Target(start, end, words, columns, group, specific, doubt))
             last_end = end
         return out
@@ -264,6 +264,13 @@ def lexicon() -> Lexicon:
 def prior_classes() -> dict[str, PriorClass]:
     """Earlier-treatment classes by spec column (label and example names for help text)."""
     return lexicon().classes
+
+
+@lru_cache(maxsize=16384)
+def _names_a_class(words: str) -> bool:
+    """Do the words name a class ("chemotherapy", "AI") rather than one drug? (cached: the
+    same words recur)"""
+    return lexicon()._class_words.search(words) is not None
 
 
 @lru_cache(maxsize=16384)
