@@ -424,3 +424,33 @@ def test_each_hr_spelling_pass_is_skipped_only_where_it_cannot_match():
     assert hr_spelling("Estrogen receptor (ER) and progesterone receptor positive") == (
         "er and pr positive"
     )
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"\bhr\s*\+|\bhr[\s-]*positive|hormone[\s-]*receptor",
+        r"\b(no|without|not have)\s+(clinical )?evidence",
+        r"\b(?:men|males?)\b(?!\s+are)",
+        r"\bs?he\b|\b-x",  # a letter that may be missing; "\b" before a non-word character
+        r"(untreated|new)[^.;]{0,60}(brain|cns)|\bif\b",
+        r"^[^.;]{0,45}?distant",
+        r"\b(a|b)\1",  # a back-reference: left as it is
+    ],
+)
+def test_alternatives_written_to_start_with_a_letter_match_as_the_pattern_does(pattern):
+    """LowerPattern spells out leading groups and moves a leading "\\b" after the first letter
+    so the engine can skip to those letters; where that cannot be done it keeps the pattern."""
+    from trials_helper.reading.text import _literal_first
+
+    lp = LowerPattern(pattern)
+    plain = re.compile(pattern, re.I)
+    texts = [*REAL[:400], "Men are eligible", "no clinical evidence", "he-x", "she", "HR+ and -x"]
+    texts += ["shr+", "xno evidence", "Without evidence of new CNS lesions", "aa b", "if new"]
+    for text in texts:
+        assert [m.span() for m in lp.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    literal = _literal_first(pattern)
+    if r"\1" in pattern or pattern.startswith("^") or r"\b-" in pattern or "s?he" in pattern:
+        assert literal is None
+    else:
+        assert literal is not None and not literal.startswith("(?:\\b")

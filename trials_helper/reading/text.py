@@ -365,11 +365,14 @@ class LowerPattern:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         lowered = _lower_pattern(pattern)
-        first = first_chars(lowered)
-        if first:  # lets the engine skip positions where no alternative can start
+        self._has = required_literals(lowered)
+        literal = _literal_first(lowered)
+        first = "" if literal else first_chars(lowered)
+        if literal:  # the engine skips, in C, to the characters an alternative starts with
+            lowered = literal
+        elif first:  # lets the engine skip positions where no alternative can start
             lowered = f"(?=[{re.escape(first)}])(?:{lowered})"
         self._re = re.compile(lowered)
-        self._has = required_literals(lowered)
 
     def _possible(self, lower: str) -> bool:
         return not self._has or any(map(lower.__contains__, self._has))
@@ -381,6 +384,36 @@ class LowerPattern:
     def finditer(self, text: str):
         lower = _lower(text)
         return self._re.finditer(lower) if self._possible(lower) else iter(())
+
+
+_QUANTIFIERS = ("?", "*", "+", "{")
+
+
+def _literal_first(pattern: str) -> str | None:
+    """The pattern with every alternative starting with a plain character, or None.
+
+    Alternatives that start with a group are spelled out ("(no|without) x" gives "no x" and
+    "without x"), and "\\bword" becomes "w(?<!\\w.)ord": the same test of the character before
+    the word, made after its first letter. When every alternative starts with a plain
+    character, the engine jumps from one of those characters to the next in C; a lookahead on
+    them, the other way, is a call of the matcher at each position."""
+    if pattern.startswith(("^", "(?")) and not pattern.startswith("(?:"):
+        return None
+    if "(?P" in pattern or re.search(r"\\[1-9]", pattern):
+        return None  # spelling groups out would drop or repeat what these refer to
+    out: list[str] = []
+    for alt in _top_level(pattern):
+        boundary = alt.startswith("\\b")
+        for head in expand_leading(alt[2:] if boundary else alt):
+            if not _plain_start(head)[0] or head[:1] in ("(", "["):
+                return None
+            if boundary:
+                first = head[:1]
+                if not (first.isascii() and first.isalnum()) or head[1:2] in _QUANTIFIERS:
+                    return None  # "\\b" before a non-word character tests the other way
+                head = f"{first}(?<!\\w.){head[1:]}"
+            out.append(head)
+    return "(?:" + "|".join(out) + ")" if 0 < len(out) <= 256 else None
 
 
 def rx(pattern: str) -> LowerPattern:
