@@ -25,6 +25,7 @@ from .text import (
     factor,
     first_chars,
     required_literals,
+    skipping,
     start_chars,
 )
 
@@ -85,7 +86,7 @@ class _AnyOf(NamedTuple):
             words.update(needs)
         return cls(
             tuple(sorted(words)),
-            re.compile("|".join(worded)) if worded else None,
+            skipping("|".join(worded)) if worded else None,
             tuple(map(re.compile, others)),
         )
 
@@ -126,13 +127,6 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
     # a lookahead on the characters a cue can start with lets the engine skip other positions
     ahead = f"(?=[{re.escape(first)}])" if first else ""
     return re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
-
-
-def _ahead(body: str) -> re.Pattern[str]:
-    """A pattern that first checks the characters a match can start with, which lets the
-    engine skip other positions (most sentences hold no terminator)."""
-    first = first_chars(body)
-    return re.compile(rf"(?=[{re.escape(first)}])(?:{body})" if first else body)
 
 
 def _groups(patterns: list[str]) -> list[list[str]]:
@@ -279,7 +273,7 @@ def cue_book() -> CueBook:
     return CueBook(
         rules,
         pseudo,
-        _ahead("|".join(terminators)),
+        skipping("|".join(terminators)),
         float(data["max_washout_days"]),
         tuple(data.get("alternatives", ())),
         _scanner(rules, pseudo, "|".join(_lowered(p) for p in data["pseudo"])),

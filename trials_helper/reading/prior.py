@@ -27,7 +27,7 @@ from .document import is_breast_cohort
 from .lexicon import Target, lexicon
 from .model import PRIOR_COLUMNS, Binding, Clause, Cohort, Mention, PriorValue, Setting
 from .rules import decide
-from .text import _lower, sentences
+from .text import _lower, sentences, skipping
 
 
 def _setting(categories: frozenset[str]) -> Setting:
@@ -122,7 +122,7 @@ _OR = re.compile(r"\bor\b|and/or")
 
 @lru_cache(maxsize=1)
 def _alternatives() -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(cue_book().alternatives) + r")\b")
+    return skipping(r"\b(?:" + "|".join(cue_book().alternatives) + r")\b")
 
 
 def _one_of_several(lower: str, target: Target, targets: Sequence[Target]) -> bool:

@@ -402,18 +402,38 @@ def _literal_first(pattern: str) -> str | None:
     if "(?P" in pattern or re.search(r"\\[1-9]", pattern):
         return None  # spelling groups out would drop or repeat what these refer to
     out: list[str] = []
-    for alt in _top_level(pattern):
-        boundary = alt.startswith("\\b")
-        for head in expand_leading(alt[2:] if boundary else alt):
-            if not _plain_start(head)[0] or head[:1] in ("(", "["):
-                return None
-            if boundary:
-                first = head[:1]
-                if not (first.isascii() and first.isalnum()) or head[1:2] in _QUANTIFIERS:
-                    return None  # "\\b" before a non-word character tests the other way
-                head = f"{first}(?<!\\w.){head[1:]}"
-            out.append(head)
+    for boundary, head in (h for alt in _top_level(pattern) for h in _heads(alt)):
+        if not _plain_start(head)[0] or head[:1] in ("(", "["):
+            return None
+        if boundary:
+            first = head[:1]
+            if not (first.isascii() and first.isalnum()) or head[1:2] in _QUANTIFIERS:
+                return None  # "\\b" before a non-word character tests the other way
+            head = f"{first}(?<!\\w.){head[1:]}"
+        out.append(head)
     return "(?:" + "|".join(out) + ")" if 0 < len(out) <= 256 else None
+
+
+def _heads(alt: str) -> Iterator[tuple[bool, str]]:
+    """(starts with "\\b", the rest) for each alternative a leading group spells out ("\\b" may
+    stand before the group or inside it: "(?:\\bsuch as|\\be\\.g\\.)")."""
+    boundary = alt.startswith("\\b")
+    for head in expand_leading(alt[2:] if boundary else alt):
+        if head.startswith("\\b") and not boundary:
+            yield from ((True, h) for h in expand_leading(head[2:]))
+        else:
+            yield boundary, head
+
+
+def skipping(body: str) -> re.Pattern[str]:
+    """A pattern the engine can skip through to where a match may start: written with each
+    alternative starting with a plain character where it can be, else first checking the
+    characters a match can start with."""
+    literal = _literal_first(body)
+    if literal is not None:
+        return re.compile(literal)
+    first = first_chars(body)
+    return re.compile(rf"(?=[{re.escape(first)}])(?:{body})" if first else body)
 
 
 def rx(pattern: str) -> LowerPattern:
