@@ -454,3 +454,18 @@ def test_alternatives_written_to_start_with_a_letter_match_as_the_pattern_does(p
         assert literal is None
     else:
         assert literal is not None and not literal.startswith("(?:\\b")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["endocrine", "therapy", "tamoxifen", "prior", " ", "-", "(", "x", "no"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_lexicon_spans_after_a_non_letter_are_what_its_pattern_finds(text):
+    """The lexicon looks for mentions after a character that is not a letter or digit (and at
+    the start): the same spans its whole pattern finds, none starting inside another."""
+    lex = lexicon()
+    for lower in (text, *(t.lower() for t in REAL[:300])):
+        assert lex._spans(lower) == [m.span() for m in lex._lower_re.finditer(lower)], lower

@@ -142,6 +142,10 @@ class Lexicon:
         first = first_chars(body)
         ahead = f"(?=[{re.escape(first)}])" if first else ""
         self._lower_re = re.compile(rf"{ahead}(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+        # the same after a character that is not a letter or digit, which it consumes (the
+        # mention is group 1): the engine then skips the insides of words in C instead of
+        # trying the lookbehind at each letter. Position 0 is _lower_re.match's.
+        self._after_re = re.compile(rf"[^a-z0-9]{ahead}(?=((?:{body})(?![a-z0-9])))")
         # Strings one of which every lower-case match contains ("tamoxifen", "therap"), asked
         # of the gates' shared scan: two criteria in three hold none and skip both scans above.
         sure = [_required(_sre_parse(e)) for e in plain]
@@ -204,14 +208,27 @@ class Lexicon:
         return (
             (self._sure is None or self._sure(text))
             and (
-                self._lower_re.search(lower) is not None
+                self._lower_re.match(lower) is not None
+                or self._after_re.search(lower) is not None
                 or any(g.search(lower) for g in self._possible_gated(lower))
             )
         ) or (self._exact_re is not None and self._exact_re.search(text) is not None)
 
+    def _spans(self, lower: str) -> list[tuple[int, int]]:
+        """What _lower_re.finditer finds: each match, none starting inside the one before."""
+        first = self._lower_re.match(lower)
+        spans = [first.span()] if first else []
+        last = first.end() if first else 0
+        for m in self._after_re.finditer(lower):
+            start, end = m.span(1)
+            if start >= last:
+                spans.append((start, end))
+                last = end
+        return spans
+
     def targets(self, sentence: str, lower: str) -> list[Target]:
         """Mentions in a sentence, longest first where they overlap."""
-        spans = [m.span() for m in self._lower_re.finditer(lower)]
+        spans = self._spans(lower)
         spans += [m.span() for g in self._possible_gated(lower) for m in g.finditer(lower)]
         if self._exact_re is not None:
             spans += [m.span() for m in self._exact_re.finditer(sentence)]
