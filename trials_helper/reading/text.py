@@ -495,8 +495,8 @@ class Gate:
 
 
 class _Tables:
-    """The automata for the gates there were when they were built (compared by identity: the
-    masks cache is keyed by text and tables)."""
+    """The automata for the gates there were when they were built, and the masks made with
+    them (a gate made later brings new tables, so no mask made without it answers it)."""
 
     __slots__ = ("masks", "parts", "spaced", "word_re", "words")
 
