@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -469,3 +470,33 @@ def test_lexicon_spans_after_a_non_letter_are_what_its_pattern_finds(text):
     lex = lexicon()
     for lower in (text, *(t.lower() for t in REAL[:300])):
         assert lex._spans(lower) == [m.span() for m in lex._lower_re.finditer(lower)], lower
+
+
+def _inline_patterns() -> list[str]:
+    """The patterns facets.py writes inline as _rx("...") / rx("...")."""
+    import ast
+
+    tree = ast.parse(Path(facets.__file__).read_text(encoding="utf-8"))
+    return sorted(
+        {
+            node.args[0].value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) in ("_rx", "rx")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        }
+    )
+
+
+def test_inline_patterns_find_what_plain_ignorecase_finds_on_real_text():
+    """The patterns written inline go through the same rewriting as the module's: each finds
+    what plain re.I matching finds on every real criterion."""
+    inline = _inline_patterns()
+    assert len(inline) > 30
+    for pattern in inline:
+        lp, plain = LowerPattern(pattern), re.compile(pattern, re.I)
+        for text in REAL:
+            assert [m.span() for m in lp.finditer(text)] == [
+                m.span() for m in plain.finditer(text)
+            ], (pattern, text)
