@@ -366,13 +366,7 @@ class LowerPattern:
         self.pattern = pattern
         lowered = _lower_pattern(pattern)
         self._has = required_literals(lowered)
-        literal = _literal_first(lowered)
-        first = "" if literal else first_chars(lowered)
-        if literal:  # the engine skips, in C, to the characters an alternative starts with
-            lowered = literal
-        elif first:  # lets the engine skip positions where no alternative can start
-            lowered = f"(?=[{re.escape(first)}])(?:{lowered})"
-        self._re = re.compile(lowered)
+        self._re = skipping(lowered)
 
     def _possible(self, lower: str) -> bool:
         return not self._has or any(map(lower.__contains__, self._has))
@@ -478,9 +472,7 @@ class Gate:
         self.bit = _GATES.add(self)
 
     def __call__(self, text: str) -> bool:
-        tables = _GATES.current or _GATES.tables()
-        found = tables.masks.get(text)
-        return bool((tables.add(text) if found is None else found) & self.bit)
+        return bool(_mask_of(text, _GATES.current or _GATES.tables()) & self.bit)
 
     def select(self, texts: Iterable[str]) -> list[str]:
         """The texts that pass, in order (one call for a study's criteria instead of one per
